@@ -1,0 +1,44 @@
+#![doc = include_str!("../README.md")]
+
+mod clock;
+mod context;
+mod error;
+mod id;
+mod keyring;
+mod secret;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::{RequestContext, MAX_REQUEST_ID_BYTES, MAX_USER_AGENT_BYTES};
+pub use error::{BoxError, StoreError};
+pub use id::{EventId, SessionId, UserId};
+pub use keyring::{KeyId, KeyRing, KeyRingError, KEY_LEN};
+pub use secret::{Secret, SecretBytes, SecretString};
+
+/// Truncates `text` to at most `max_bytes` bytes without splitting a character.
+///
+/// Used wherever untrusted text (user agents, request ids, audit reasons) is stored, so an
+/// oversized header can never bloat a row or a log line.
+#[must_use]
+pub fn truncate_to_char_boundary(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate_to_char_boundary;
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        assert_eq!(truncate_to_char_boundary("héllo", 2), "h");
+        assert_eq!(truncate_to_char_boundary("héllo", 3), "hé");
+        assert_eq!(truncate_to_char_boundary("abc", 10), "abc");
+        assert_eq!(truncate_to_char_boundary("", 0), "");
+    }
+}
