@@ -1,0 +1,90 @@
+//! The writer task behind an `AuditLog`: batch, append, retry in order.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep, sleep_until};
+
+use crate::log::Shared;
+use crate::{AuditEvent, AuditLogConfig, AuditSink};
+
+/// What the writer reports to `flush` and `stats`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WriterState {
+    /// Events written so far.
+    pub(crate) persisted: u64,
+    /// Sink calls made so far.
+    pub(crate) attempts: u64,
+    /// True while the latest sink call failed.
+    pub(crate) failing: bool,
+}
+
+pub(crate) async fn run_writer(
+    sink: Arc<dyn AuditSink>,
+    mut receiver: mpsc::Receiver<AuditEvent>,
+    config: AuditLogConfig,
+    state: watch::Sender<WriterState>,
+    shared: Arc<Shared>,
+) {
+    let mut batch = Vec::with_capacity(config.max_batch);
+    let mut backoff = config.retry_initial;
+    loop {
+        if batch.is_empty() && !fill_batch(&mut receiver, &mut batch, &config, &shared).await {
+            return;
+        }
+        let result = sink.append(&batch).await;
+        let written = batch.len() as u64;
+        let failed = result.is_err();
+        state.send_modify(|state| {
+            state.attempts += 1;
+            state.failing = failed;
+            if !failed {
+                state.persisted += written;
+            }
+        });
+        match result {
+            Ok(()) => {
+                batch.clear();
+                backoff = config.retry_initial;
+            }
+            Err(error) => {
+                tracing::warn!(
+                    target: "soc2::audit",
+                    %error,
+                    buffered = batch.len(),
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "audit sink write failed; retrying the same batch"
+                );
+                tokio::select! {
+                    () = sleep(backoff) => {}
+                    () = shared.nudge.notified() => {}
+                }
+                backoff = (backoff * 2).min(config.retry_max);
+            }
+        }
+    }
+}
+
+/// Waits for at least one event, then gathers more until the batch is full, `max_delay` has
+/// passed or a flush asks for a write. Returns false once the channel is closed and drained.
+async fn fill_batch(
+    receiver: &mut mpsc::Receiver<AuditEvent>,
+    batch: &mut Vec<AuditEvent>,
+    config: &AuditLogConfig,
+    shared: &Shared,
+) -> bool {
+    if receiver.recv_many(batch, config.max_batch).await == 0 {
+        return false;
+    }
+    let deadline = Instant::now() + config.max_delay;
+    while batch.len() < config.max_batch {
+        let room = config.max_batch - batch.len();
+        tokio::select! {
+            biased;
+            received = receiver.recv_many(batch, room) => if received == 0 { break },
+            () = shared.nudge.notified() => break,
+            () = sleep_until(deadline) => break,
+        }
+    }
+    true
+}
