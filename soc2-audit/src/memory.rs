@@ -1,5 +1,6 @@
 //! An in-memory chained store, for tests and small hosts that ship events elsewhere.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -24,6 +25,8 @@ pub struct MemoryAuditStore {
 #[derive(Debug, Default)]
 struct Inner {
     events: Vec<StoredEvent>,
+    /// Event ids held, so a retried batch is not stored twice.
+    ids: HashSet<String>,
     head: Option<Checkpoint>,
     anchor: Option<Checkpoint>,
 }
@@ -35,6 +38,15 @@ impl MemoryAuditStore {
         Self {
             chainer: Arc::new(Chainer::new(keys)),
             inner: Arc::default(),
+        }
+    }
+
+    /// Another handle on the same events that chains with `keys` (a restart after key rotation).
+    #[must_use]
+    pub fn with_keys(&self, keys: &KeyRing) -> Self {
+        Self {
+            chainer: Arc::new(Chainer::new(keys)),
+            inner: Arc::clone(&self.inner),
         }
     }
 
@@ -79,8 +91,13 @@ impl AuditSink for MemoryAuditStore {
             .map(PreparedEvent::new)
             .collect::<Result<Vec<_>, _>>()?;
         let mut inner = self.lock();
+        // Batches are atomic: if the first event is in, the whole batch was appended before.
+        if prepared.first().is_some_and(|first| inner.ids.contains(&first.index.event_id)) {
+            return Ok(());
+        }
         let mut cursor = self.chainer.resume(inner.head.as_ref())?;
         let linked: Vec<_> = prepared.into_iter().map(|event| cursor.link(event)).collect();
+        inner.ids.extend(linked.iter().map(|event| event.index.event_id.clone()));
         inner.events.extend(linked);
         inner.head = Some(cursor.head());
         Ok(())
@@ -125,9 +142,14 @@ impl AuditStore for MemoryAuditStore {
 
     async fn purge_through(&self, anchor: &Checkpoint) -> Result<u64, StoreError> {
         let mut inner = self.lock();
-        let before = inner.events.len();
-        inner.events.retain(|event| event.seq > anchor.seq);
+        let (purged, kept) = std::mem::take(&mut inner.events)
+            .into_iter()
+            .partition::<Vec<_>, _>(|event| event.seq <= anchor.seq);
+        for event in &purged {
+            inner.ids.remove(&event.index.event_id);
+        }
+        inner.events = kept;
         inner.anchor = Some(anchor.clone());
-        Ok((before - inner.events.len()) as u64)
+        Ok(purged.len() as u64)
     }
 }

@@ -1,0 +1,204 @@
+//! `AuditStore` on SQL, written once and expanded per database by [`sql_audit_store!`].
+//!
+//! The SQL is common to SQLite and PostgreSQL (`$N` placeholders, `ON CONFLICT`); what differs is
+//! how an append takes the write lock, which each database module provides as
+//! `begin_write(pool)`.
+
+/// Defines `$store`, the hash-chained `AuditStore` for one database.
+macro_rules! sql_audit_store {
+    ($(#[$doc:meta])* $store:ident, $db:ty, $pool:ty, $conn:ty) => {
+        mod audit_store {
+        use async_trait::async_trait;
+        use soc2_audit::{
+            AuditEvent, AuditSink, AuditStore, Chainer, Checkpoint, PreparedEvent, StoredEvent,
+            TimeRange, micros,
+        };
+        use soc2_core::{KeyRing, StoreError};
+        use sqlx::QueryBuilder;
+        use time::OffsetDateTime;
+
+        use super::begin_write;
+        use $crate::INSERT_CHUNK;
+        use $crate::error::store_error;
+        use $crate::rows::{
+            CheckpointRow, EventRow, checkpoint_columns, convert, db_seq, event_columns,
+        };
+
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $store {
+            pool: $pool,
+            chainer: std::sync::Arc<Chainer>,
+        }
+
+        impl $store {
+            /// A store on `pool` (migrated with `migrate`) chaining with `keys`.
+            #[must_use]
+            pub fn new(pool: $pool, keys: &KeyRing) -> Self {
+                Self {
+                    pool,
+                    chainer: std::sync::Arc::new(Chainer::new(keys)),
+                }
+            }
+
+            async fn append_chained(&self, prepared: Vec<PreparedEvent>) -> Result<(), StoreError> {
+                let mut tx = begin_write(&self.pool).await.map_err(store_error)?;
+                let head = checkpoint(&mut tx, "head").await?;
+                let mut cursor = self.chainer.resume(head.as_ref())?;
+                let linked: Vec<StoredEvent> = prepared.into_iter().map(|event| cursor.link(event)).collect();
+                for chunk in linked.chunks(INSERT_CHUNK) {
+                    let mut insert = QueryBuilder::<$db>::new(concat!(
+                        "INSERT INTO soc2_audit_events (",
+                        event_columns!(),
+                        ") "
+                    ));
+                    insert.push_values(chunk, |mut row, event| {
+                        row.push_bind(db_seq(event.seq))
+                            .push_bind(event.index.event_id.clone())
+                            .push_bind(event.index.occurred_at_us)
+                            .push_bind(event.index.action.clone())
+                            .push_bind(event.index.outcome.clone())
+                            .push_bind(event.key_id.clone())
+                            .push_bind(event.prev_hash.to_vec())
+                            .push_bind(event.hash.to_vec())
+                            .push_bind(event.body.clone());
+                    });
+                    insert.build().execute(&mut *tx).await.map_err(store_error)?;
+                }
+                put_checkpoint(&mut tx, &cursor.head()).await?;
+                tx.commit().await.map_err(store_error)
+            }
+
+            async fn already_stored(&self, event: &PreparedEvent) -> Result<bool, StoreError> {
+                let found: Option<i64> = sqlx::query_scalar("SELECT seq FROM soc2_audit_events WHERE event_id = $1")
+                    .bind(&event.index.event_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(found.is_some())
+            }
+        }
+
+        #[async_trait]
+        impl AuditSink for $store {
+            async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+                let prepared = events.iter().map(PreparedEvent::new).collect::<Result<Vec<_>, _>>()?;
+                let Some(first) = prepared.first().cloned() else {
+                    return Ok(());
+                };
+                match self.append_chained(prepared).await {
+                    // A retried batch whose first attempt committed: batches are atomic, so it is all in.
+                    Err(StoreError::Conflict(_)) if self.already_stored(&first).await? => Ok(()),
+                    result => result,
+                }
+            }
+        }
+
+        #[async_trait]
+        impl AuditStore for $store {
+            async fn head(&self) -> Result<Option<Checkpoint>, StoreError> {
+                let mut conn = self.pool.acquire().await.map_err(store_error)?;
+                checkpoint(&mut conn, "head").await
+            }
+
+            async fn anchor(&self) -> Result<Option<Checkpoint>, StoreError> {
+                let mut conn = self.pool.acquire().await.map_err(store_error)?;
+                checkpoint(&mut conn, "anchor").await
+            }
+
+            async fn read(&self, after_seq: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+                let rows: Vec<EventRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    event_columns!(),
+                    " FROM soc2_audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+                ))
+                .bind(db_seq(after_seq))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error)?;
+                convert(rows)
+            }
+
+            async fn read_range(
+                &self,
+                range: &TimeRange,
+                after_seq: u64,
+                limit: u32,
+            ) -> Result<Vec<StoredEvent>, StoreError> {
+                let rows: Vec<EventRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    event_columns!(),
+                    " FROM soc2_audit_events WHERE seq > $1 AND occurred_at_us >= $2 AND occurred_at_us < $3",
+                    " ORDER BY seq LIMIT $4"
+                ))
+                .bind(db_seq(after_seq))
+                .bind(range.from_micros())
+                .bind(range.to_micros())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error)?;
+                convert(rows)
+            }
+
+            async fn first_seq_since(&self, at: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+                let seq: Option<i64> =
+                    sqlx::query_scalar("SELECT MIN(seq) FROM soc2_audit_events WHERE occurred_at_us >= $1")
+                        .bind(micros(at))
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(store_error)?;
+                Ok(seq.and_then(|seq| u64::try_from(seq).ok()))
+            }
+
+            async fn purge_through(&self, anchor: &Checkpoint) -> Result<u64, StoreError> {
+                let mut tx = begin_write(&self.pool).await.map_err(store_error)?;
+                let deleted = sqlx::query("DELETE FROM soc2_audit_events WHERE seq <= $1")
+                    .bind(db_seq(anchor.seq))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected();
+                put_checkpoint(&mut tx, anchor).await?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(deleted)
+            }
+        }
+
+        async fn checkpoint(conn: &mut $conn, kind: &str) -> Result<Option<Checkpoint>, StoreError> {
+            let row: Option<CheckpointRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                checkpoint_columns!(),
+                " FROM soc2_audit_checkpoints WHERE kind = $1"
+            ))
+            .bind(kind)
+            .fetch_optional(conn)
+            .await
+            .map_err(store_error)?;
+            row.map(Checkpoint::try_from).transpose()
+        }
+
+        async fn put_checkpoint(conn: &mut $conn, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+            sqlx::query(concat!(
+                "INSERT INTO soc2_audit_checkpoints (",
+                checkpoint_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind) DO UPDATE SET",
+                " seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, mac = excluded.mac"
+            ))
+            .bind(checkpoint.kind.name())
+            .bind(db_seq(checkpoint.seq))
+            .bind(checkpoint.hash.to_vec())
+            .bind(checkpoint.key_id.clone())
+            .bind(checkpoint.mac.to_vec())
+            .execute(conn)
+            .await
+            .map_err(store_error)?;
+            Ok(())
+        }
+        }
+        pub use audit_store::$store;
+    };
+}
+
+pub(crate) use sql_audit_store;

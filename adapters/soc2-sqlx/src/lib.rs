@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+
+mod audit;
+mod error;
+mod rows;
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+/// The largest number of events inserted by one statement (bind-parameter limits).
+const INSERT_CHUNK: usize = 1000;
+
+/// One schema migration, embedded in the binary.
+#[derive(Debug, Clone, Copy)]
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}

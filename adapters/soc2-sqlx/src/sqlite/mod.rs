@@ -1,0 +1,107 @@
+//! SQLite, the embedded default: one file, WAL mode, writers serialized by `BEGIN IMMEDIATE`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use soc2_core::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, SqlitePool};
+
+use crate::Migration;
+use crate::audit::sql_audit_store;
+use crate::error::store_error;
+
+sql_audit_store!(
+    /// The hash-chained audit store on SQLite. Appends from several pools or processes on the
+    /// same file are serialized by `BEGIN IMMEDIATE`, so they form one chain.
+    SqliteAuditStore,
+    sqlx::Sqlite,
+    sqlx::SqlitePool,
+    sqlx::SqliteConnection
+);
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "audit",
+    sql: include_str!("../../migrations/sqlite/0001_audit.sql"),
+}];
+
+/// How long a connection waits for another writer's lock before reporting the store busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a pool on `url` (e.g. `sqlite://soc2.db`), creating the file if missing, in WAL mode
+/// with `synchronous = FULL` (a committed audit event survives power loss) and foreign keys on.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when the file cannot be opened, [`StoreError::Backend`] for a
+/// malformed URL.
+pub async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(store_error)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(store_error)
+}
+
+/// Applies every soc2-rs migration not yet applied, all in one transaction. Safe to call from
+/// several processes at start-up: `BEGIN IMMEDIATE` lets one at a time in.
+///
+/// Migrations are tracked in `soc2_migrations`, apart from the host's own migration table.
+///
+/// # Errors
+/// A [`StoreError`] when the database cannot be written or a migration fails (then nothing is
+/// applied).
+pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await.map_err(store_error)?;
+    let mut tx = conn
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(store_error)?;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS soc2_migrations (
+             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(store_error)?;
+    for migration in MIGRATIONS {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM soc2_migrations WHERE version = ?")
+                .bind(migration.version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        if applied.is_some() {
+            continue;
+        }
+        sqlx::raw_sql(migration.sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        sqlx::query(
+            "INSERT INTO soc2_migrations (version, name, applied_at) VALUES (?, ?, datetime('now'))",
+        )
+        .bind(migration.version)
+        .bind(migration.name)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tracing::info!(target: "soc2::sqlx", version = migration.version, name = migration.name, "applying SQLite migration");
+    }
+    tx.commit().await.map_err(store_error)
+}
+
+/// Starts a write transaction that holds SQLite's single writer lock from its first statement,
+/// so the chain head read inside it cannot change before the commit.
+async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}

@@ -1,0 +1,121 @@
+//! The SQL backends under test, and tampering through plain SQL.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use soc2_audit::AuditStore;
+use soc2_core::KeyRing;
+use soc2_sqlx::{postgres, sqlite};
+use soc2_testkit::audit::{AuditBackend, AuditTamper};
+use soc2_testkit::postgres::TestSchema;
+use sqlx::AnyPool;
+
+/// A database a test owns: a SQLite file in a temporary directory, or a PostgreSQL schema.
+pub(crate) enum SqlBackend {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres(TestSchema),
+}
+
+impl SqlBackend {
+    pub(crate) async fn sqlite() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+        sqlite::migrate(&sqlite::connect(&url).await.unwrap()).await.unwrap();
+        Some(Self::Sqlite { _dir: dir, url })
+    }
+
+    pub(crate) async fn postgres(test: &str) -> Option<Self> {
+        let schema = TestSchema::create(test).await?;
+        postgres::migrate(&schema.pool().await).await.unwrap();
+        Some(Self::Postgres(schema))
+    }
+
+    /// The same database through sqlx's `Any` driver, for tampering.
+    async fn any(&self) -> AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = match self {
+            Self::Sqlite { url, .. } => url.clone(),
+            Self::Postgres(schema) => {
+                format!("{}?options=-c%20search_path%3D{}", schema.url(), schema.name())
+            }
+        };
+        AnyPool::connect(&url).await.unwrap()
+    }
+
+    async fn execute(&self, sql: &'static str, binds: &[i64]) {
+        let pool = self.any().await;
+        let mut query = sqlx::query(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        query.execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+#[async_trait]
+impl AuditBackend for SqlBackend {
+    async fn open(&self, keys: &KeyRing) -> Arc<dyn AuditStore> {
+        match self {
+            Self::Sqlite { url, .. } => {
+                Arc::new(sqlite::SqliteAuditStore::new(sqlite::connect(url).await.unwrap(), keys))
+            }
+            Self::Postgres(schema) => Arc::new(postgres::PgAuditStore::new(schema.pool().await, keys)),
+        }
+    }
+
+    async fn cleanup(&self) {
+        if let Self::Postgres(schema) = self {
+            schema.drop_schema().await;
+        }
+    }
+}
+
+#[async_trait]
+impl AuditTamper for SqlBackend {
+    async fn set_body(&self, seq: u64, body: &str) {
+        let pool = self.any().await;
+        sqlx::query("UPDATE soc2_audit_events SET body = $1 WHERE seq = $2")
+            .bind(body.to_owned())
+            .bind(seq as i64)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+
+    async fn set_action_column(&self, seq: u64, action: &str) {
+        let pool = self.any().await;
+        sqlx::query("UPDATE soc2_audit_events SET action = $1 WHERE seq = $2")
+            .bind(action.to_owned())
+            .bind(seq as i64)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+
+    async fn delete(&self, seq: u64) {
+        self.execute("DELETE FROM soc2_audit_events WHERE seq = $1", &[seq as i64]).await;
+    }
+
+    async fn delete_after(&self, seq: u64) {
+        self.execute("DELETE FROM soc2_audit_events WHERE seq > $1", &[seq as i64]).await;
+    }
+
+    async fn swap(&self, a: u64, b: u64) {
+        let (a, b) = (a as i64, b as i64);
+        self.execute("UPDATE soc2_audit_events SET seq = -1 WHERE seq = $1", &[a]).await;
+        self.execute("UPDATE soc2_audit_events SET seq = $1 WHERE seq = $2", &[a, b]).await;
+        self.execute("UPDATE soc2_audit_events SET seq = $1 WHERE seq = -1", &[b]).await;
+    }
+
+    async fn set_head_seq(&self, seq: u64) {
+        self.execute("UPDATE soc2_audit_checkpoints SET seq = $1 WHERE kind = 'head'", &[seq as i64])
+            .await;
+    }
+
+    async fn delete_checkpoints(&self) {
+        self.execute("DELETE FROM soc2_audit_checkpoints", &[]).await;
+    }
+}

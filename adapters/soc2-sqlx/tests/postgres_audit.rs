@@ -1,0 +1,8 @@
+//! The audit conformance and tamper suites on PostgreSQL (`SOC2_TEST_POSTGRES_URL`).
+
+mod common;
+
+use common::SqlBackend;
+
+soc2_testkit::audit_store_conformance!(SqlBackend::postgres(module_path!()).await);
+soc2_testkit::audit_tamper_conformance!(SqlBackend::postgres(module_path!()).await);

@@ -1,0 +1,8 @@
+//! The audit conformance and tamper suites on SQLite.
+
+mod common;
+
+use common::SqlBackend;
+
+soc2_testkit::audit_store_conformance!(SqlBackend::sqlite().await);
+soc2_testkit::audit_tamper_conformance!(SqlBackend::sqlite().await);
