@@ -11,6 +11,7 @@ const TRANSIENT_CODES: &[&str] = &[
     "8",     // SQLITE_READONLY
     "10",    // SQLITE_IOERR
     "13",    // SQLITE_FULL
+    "14",    // SQLITE_CANTOPEN
     "517",   // SQLITE_BUSY_SNAPSHOT
 ];
 

@@ -4,7 +4,7 @@
 //! A backend's test file implements the suite's backend trait and invokes the suite's macro,
 //! which expands to one `#[tokio::test]` per case:
 //!
-//! ```ignore
+//! ```text
 //! soc2_testkit::audit_store_conformance!(my_backend());
 //! ```
 //!

@@ -36,9 +36,22 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`StoreError::Unavailable`] when the file cannot be opened, [`StoreError::Backend`] for a
 /// malformed URL.
 pub async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
+    open(url, true).await
+}
+
+/// Like [`connect`], but fails when the database file does not exist (for tools that inspect an
+/// existing log and must not create an empty one).
+///
+/// # Errors
+/// As [`connect`]; a missing file is [`StoreError::Unavailable`].
+pub async fn connect_existing(url: &str) -> Result<SqlitePool, StoreError> {
+    open(url, false).await
+}
+
+async fn open(url: &str, create: bool) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(store_error)?
-        .create_if_missing(true)
+        .create_if_missing(create)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)

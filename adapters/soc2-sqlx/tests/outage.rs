@@ -1,0 +1,167 @@
+//! The audit log through a real store outage: events buffer to the bound, `record` then fails
+//! closed, and when the database returns everything is written in order with the chain intact.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use soc2_audit::{
+    Actor, AuditError, AuditEvent, AuditLog, AuditLogConfig, AuditStore, Outcome, SdkAction,
+    VerifyRequest, verify,
+};
+use soc2_core::KeyRing;
+use soc2_sqlx::{postgres, sqlite};
+use soc2_testkit::postgres::TestSchema;
+use soc2_testkit::test_keys;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Connection, SqliteConnection};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use time::macros::datetime;
+
+fn event(n: u64) -> AuditEvent {
+    AuditEvent::new(SdkAction::SessionRevoked, Outcome::Success, Actor::System, datetime!(2026-11-23 12:00 UTC))
+        .with_metadata("n", n)
+}
+
+/// Capacity 4, batches of 2, retries only when asked (flush), so the steps are deterministic.
+fn config() -> AuditLogConfig {
+    AuditLogConfig::default()
+        .with_capacity(4)
+        .unwrap()
+        .with_max_batch(2)
+        .unwrap()
+        .with_retry(Duration::from_secs(3600), Duration::from_secs(3600))
+}
+
+/// Drives the log through an outage that `go_down` starts and `come_back` ends.
+async fn survive_outage(
+    store: Arc<dyn AuditStore>,
+    keys: &KeyRing,
+    go_down: impl AsyncFnOnce(),
+    come_back: impl AsyncFnOnce(),
+) {
+    let log = AuditLog::start(store.clone(), config());
+    log.record(event(0)).unwrap();
+    log.flush().await.unwrap();
+
+    go_down().await;
+    log.record(event(1)).unwrap();
+    assert_eq!(log.flush().await, Err(AuditError::Unavailable { buffered: 1 }));
+    for n in 2..=5 {
+        log.record(event(n)).unwrap();
+    }
+    assert_eq!(log.record(event(6)), Err(AuditError::BufferFull { capacity: 4 }));
+
+    come_back().await;
+    log.flush().await.unwrap();
+    log.record(event(7)).unwrap();
+    log.shutdown().await.unwrap();
+
+    let stored = store.read(0, 100).await.unwrap();
+    let numbers: Vec<u64> = stored
+        .iter()
+        .map(|s| s.event().unwrap().metadata()["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [0, 1, 2, 3, 4, 5, 7]);
+    let verified = verify(store.as_ref(), keys, &VerifyRequest::all()).await.unwrap();
+    assert_eq!(verified.checked, 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_outage_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    sqlite::migrate(&sqlite::connect(&url).await.unwrap()).await.unwrap();
+    // Short busy timeout, so a write blocked by the outage fails quickly instead of waiting.
+    let options = SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .busy_timeout(Duration::from_millis(100));
+    let pool = SqlitePoolOptions::new().connect_with(options.clone()).await.unwrap();
+    let keys = test_keys("outage", 3);
+    let store = Arc::new(sqlite::SqliteAuditStore::new(pool, &keys));
+
+    // The outage: another connection holds the database's write lock.
+    let blocker = tokio::sync::Mutex::new(SqliteConnection::connect_with(&options).await.unwrap());
+    survive_outage(
+        store,
+        &keys,
+        async || {
+            let mut blocker = blocker.lock().await;
+            sqlx::query("BEGIN EXCLUSIVE").execute(&mut *blocker).await.unwrap();
+        },
+        async || {
+            let mut blocker = blocker.lock().await;
+            sqlx::query("ROLLBACK").execute(&mut *blocker).await.unwrap();
+        },
+    )
+    .await;
+}
+
+/// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones.
+struct Proxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    links: Arc<tokio::sync::Mutex<JoinSet<()>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let links = Arc::new(tokio::sync::Mutex::new(JoinSet::new()));
+        let (accept_up, accept_links) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accept_up.load(Ordering::SeqCst) {
+                    continue; // dropping the socket refuses the connection
+                }
+                accept_links.lock().await.spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Self { addr, up, links }
+    }
+
+    async fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.links.lock().await.abort_all();
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_loses_nothing() {
+    let Some(schema) = TestSchema::create("outage::postgres_outage_loses_nothing").await else {
+        return;
+    };
+    postgres::migrate(&schema.pool().await).await.unwrap();
+    let options = schema.options();
+    let upstream = tokio::net::lookup_host((options.get_host(), options.get_port()))
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = Proxy::start(upstream).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_with(options.host("127.0.0.1").port(proxy.addr.port()))
+        .await
+        .unwrap();
+    let keys = test_keys("outage", 4);
+    let store = Arc::new(postgres::PgAuditStore::new(pool, &keys));
+
+    survive_outage(store, &keys, async || proxy.cut().await, async || proxy.restore()).await;
+    schema.drop_schema().await;
+}

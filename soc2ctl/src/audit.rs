@@ -1,0 +1,181 @@
+//! `soc2ctl audit …`: verify, export, head, keygen.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Subcommand, ValueEnum};
+use soc2_audit::{Checkpoint, ExportFormat, TimeRange, VerifyError, VerifyRequest, export, verify};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+use crate::database::{audit_store, read_only_keys, store_failure};
+use crate::keys::{KeySource, generate};
+use crate::Failure;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Verify the hash chain: exit 0 when intact, 1 with the first bad seq when not.
+    Verify {
+        /// `sqlite://path.db` or `postgres://user@host/db`.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[command(flatten)]
+        keys: KeySource,
+        /// First sequence number to check (default: the start of the log).
+        #[arg(long)]
+        from_seq: Option<u64>,
+        /// Last sequence number to check (default: the signed head).
+        #[arg(long)]
+        to_seq: Option<u64>,
+        /// A head checkpoint kept outside the database (the JSON `soc2ctl audit head` printed);
+        /// the log must still contain it.
+        #[arg(long)]
+        expected_head: Option<PathBuf>,
+    },
+    /// Export the events of a time range for auditors.
+    Export {
+        /// `sqlite://path.db` or `postgres://user@host/db`.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// Start, inclusive: RFC 3339 (`2026-10-01T00:00:00Z`) or a UTC date (`2026-10-01`).
+        #[arg(long, value_parser = parse_time)]
+        from: OffsetDateTime,
+        /// End, exclusive, in the same formats.
+        #[arg(long, value_parser = parse_time)]
+        to: OffsetDateTime,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the signed head checkpoint as JSON, to keep outside the database.
+    Head {
+        /// `sqlite://path.db` or `postgres://user@host/db`.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
+    /// Print a new random audit key as an `id=base64key` line for a keys file.
+    Keygen {
+        /// The key's id, e.g. the month it becomes active.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Format {
+    /// JSON Lines, with the chain fields (re-verifiable).
+    Jsonl,
+    /// CSV with a header row.
+    Csv,
+}
+
+pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
+    match command {
+        AuditCommand::Verify { database_url, keys, from_seq, to_seq, expected_head } => {
+            let keys = keys.load()?;
+            let mut request = match (from_seq, to_seq) {
+                (None, None) => VerifyRequest::all(),
+                (from, to) => VerifyRequest::seqs(from.unwrap_or(1)..=to.unwrap_or(u64::MAX)),
+            };
+            if let Some(path) = expected_head {
+                request = request.with_expected_head(read_checkpoint(&path)?);
+            }
+            let store = audit_store(&database_url, &keys).await?;
+            match verify(store.as_ref(), &keys, &request).await {
+                Ok(verified) => {
+                    println!(
+                        "audit chain intact: {} events verified, last seq {}",
+                        verified.checked, verified.last_seq
+                    );
+                    Ok(())
+                }
+                Err(VerifyError::Violation(violation)) => Err(Failure {
+                    code: 1,
+                    message: format!(
+                        "audit chain does not verify: first bad seq {}: {} ({})",
+                        violation.seq,
+                        violation.kind.name(),
+                        violation.detail
+                    ),
+                }),
+                Err(VerifyError::Store(error)) => Err(store_failure(&database_url, &error)),
+                Err(error) => Err(Failure::config(error.to_string())),
+            }
+        }
+        AuditCommand::Export { database_url, from, to, format, output } => {
+            if from >= to {
+                return Err(Failure::config("--from must be before --to"));
+            }
+            let store = audit_store(&database_url, &read_only_keys()?).await?;
+            let format = match format {
+                Format::Jsonl => ExportFormat::JsonLines,
+                Format::Csv => ExportFormat::Csv,
+            };
+            let mut out: Box<dyn Write + Send> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(
+                    |e| Failure::config(format!("cannot create {}: {e}", path.display())),
+                )?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+            };
+            let written = export(store.as_ref(), &TimeRange::new(from, to), format, out.as_mut())
+                .await
+                .map_err(|error| match error {
+                    soc2_audit::ExportError::Store(error) => store_failure(&database_url, &error),
+                    other => Failure::config(other.to_string()),
+                })?;
+            eprintln!("exported {written} events");
+            Ok(())
+        }
+        AuditCommand::Head { database_url } => {
+            let store = audit_store(&database_url, &read_only_keys()?).await?;
+            let head = store.head().await.map_err(|e| store_failure(&database_url, &e))?;
+            match head {
+                Some(head) => {
+                    println!("{}", serde_json::to_string(&head).map_err(|e| Failure::config(e.to_string()))?);
+                    Ok(())
+                }
+                None => Err(Failure::config("the audit log is empty: no head checkpoint yet")),
+            }
+        }
+        AuditCommand::Keygen { id } => {
+            println!("{}", generate(&id)?);
+            Ok(())
+        }
+    }
+}
+
+fn read_checkpoint(path: &PathBuf) -> Result<Checkpoint, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::config(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::config(format!("{} is not a checkpoint: {e}", path.display())))
+}
+
+/// Parses RFC 3339 or a plain UTC date (midnight).
+fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(at);
+    }
+    Date::parse(text, format_description!("[year]-[month]-[day]"))
+        .map(|date| date.midnight().assume_utc())
+        .map_err(|_| format!("`{text}` is not an RFC 3339 time (2026-10-01T00:00:00Z) or a date (2026-10-01)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::parse_time;
+
+    #[test]
+    fn times_parse_as_rfc3339_or_dates() {
+        assert_eq!(parse_time("2026-10-01T12:30:00+02:00").unwrap(), datetime!(2026-10-01 10:30 UTC));
+        assert_eq!(parse_time("2026-10-01").unwrap(), datetime!(2026-10-01 00:00 UTC));
+        assert!(parse_time("yesterday").unwrap_err().contains("not an RFC 3339 time"));
+        assert!(parse_time("2026-13-01").is_err());
+    }
+}
