@@ -173,7 +173,9 @@ pub struct HostAction(String);
 #[non_exhaustive]
 pub enum InvalidAction {
     /// The name is not lowercase dotted segments of `a-z 0-9 _`, or is too long.
-    #[error("action names are 3-128 characters of lowercase dotted segments (a-z 0-9 _), e.g. `billing.invoice.exported`")]
+    #[error(
+        "action names are 3-128 characters of lowercase dotted segments (a-z 0-9 _), e.g. `billing.invoice.exported`"
+    )]
     Malformed,
     /// The name uses a namespace reserved for soc2-rs's own events.
     #[error("the namespace of `{0}` is reserved for soc2-rs's own events")]
@@ -221,8 +223,15 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), SdkAction::ALL.len());
         for action in SdkAction::ALL {
-            assert_eq!(action.name().parse::<Action>().unwrap(), Action::Sdk(*action));
-            assert!(RESERVED_NAMESPACES.iter().any(|ns| action.name().starts_with(ns)));
+            assert_eq!(
+                action.name().parse::<Action>().unwrap(),
+                Action::Sdk(*action)
+            );
+            assert!(
+                RESERVED_NAMESPACES
+                    .iter()
+                    .any(|ns| action.name().starts_with(ns))
+            );
         }
     }
 
@@ -234,7 +243,10 @@ mod tests {
         assert_eq!(HostAction::new("Billing.X"), Err(InvalidAction::Malformed));
         assert_eq!(HostAction::new("nodots"), Err(InvalidAction::Malformed));
         assert_eq!(HostAction::new("a..b"), Err(InvalidAction::Malformed));
-        assert_eq!(HostAction::new(&"a.".repeat(100)), Err(InvalidAction::Malformed));
+        assert_eq!(
+            HostAction::new(&"a.".repeat(100)),
+            Err(InvalidAction::Malformed)
+        );
         assert_eq!(
             HostAction::new("auth.login.bypassed"),
             Err(InvalidAction::Reserved("auth.login.bypassed".into()))

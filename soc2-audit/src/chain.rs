@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use subtle::ConstantTimeEq;
 use soc2_core::{KeyRing, StoreError};
+use subtle::ConstantTimeEq;
 
 use crate::AuditEvent;
 
@@ -104,8 +104,9 @@ impl StoredEvent {
     /// # Errors
     /// [`StoreError::Corrupt`] when the body is not a valid event.
     pub fn event(&self) -> Result<AuditEvent, StoreError> {
-        serde_json::from_str(&self.body)
-            .map_err(|e| StoreError::Corrupt(format!("audit event {} does not parse: {e}", self.seq)))
+        serde_json::from_str(&self.body).map_err(|e| {
+            StoreError::Corrupt(format!("audit event {} does not parse: {e}", self.seq))
+        })
     }
 
     /// One JSON Lines record: the chain fields and the event body embedded verbatim.
@@ -121,8 +122,9 @@ impl StoredEvent {
             hash: String,
             event: &'a RawValue,
         }
-        let event: &RawValue = serde_json::from_str(&self.body)
-            .map_err(|e| StoreError::Corrupt(format!("audit event {} is not JSON: {e}", self.seq)))?;
+        let event: &RawValue = serde_json::from_str(&self.body).map_err(|e| {
+            StoreError::Corrupt(format!("audit event {} is not JSON: {e}", self.seq))
+        })?;
         serde_json::to_string(&Line {
             seq: self.seq,
             key_id: &self.key_id,
@@ -199,7 +201,9 @@ pub struct Chainer {
 #[non_exhaustive]
 pub enum ChainError {
     /// The stored head checkpoint does not verify; appending would bless a tampered log.
-    #[error("the stored audit head checkpoint does not verify (tampered, or signed by a key not in the ring)")]
+    #[error(
+        "the stored audit head checkpoint does not verify (tampered, or signed by a key not in the ring)"
+    )]
     HeadInvalid,
 }
 
@@ -256,8 +260,13 @@ impl Chainer {
     /// True when `checkpoint` was signed by a key of the ring and is unmodified.
     #[must_use]
     pub fn checkpoint_is_valid(&self, checkpoint: &Checkpoint) -> bool {
-        self.checkpoint_mac(&checkpoint.key_id, checkpoint.kind, checkpoint.seq, &checkpoint.hash)
-            .is_some_and(|mac| bool::from(mac.ct_eq(&checkpoint.mac)))
+        self.checkpoint_mac(
+            &checkpoint.key_id,
+            checkpoint.kind,
+            checkpoint.seq,
+            &checkpoint.hash,
+        )
+        .is_some_and(|mac| bool::from(mac.ct_eq(&checkpoint.mac)))
     }
 
     /// Starts appending after `head` (a missing head is the empty chain).
@@ -310,7 +319,7 @@ pub struct ChainCursor<'a> {
 
 impl ChainCursor<'_> {
     /// Links `event` after the current end and moves the end to it.
-    pub fn link(&mut self, event: PreparedEvent) -> StoredEvent {
+    pub fn link(&mut self, event: &PreparedEvent) -> StoredEvent {
         let key_id = self.chainer.active.clone();
         let hash = self
             .chainer
@@ -319,11 +328,11 @@ impl ChainCursor<'_> {
         self.seq += 1;
         let stored = StoredEvent {
             seq: self.seq,
-            index: event.index,
+            index: event.index.clone(),
             key_id,
             prev_hash: self.hash,
             hash,
-            body: event.body,
+            body: event.body.clone(),
         };
         self.hash = hash;
         stored
@@ -342,8 +351,12 @@ impl ChainCursor<'_> {
 /// # Errors
 /// [`StoreError::Corrupt`] when the column is not 32 bytes.
 pub fn hash_from_slice(bytes: &[u8]) -> Result<ChainHash, StoreError> {
-    ChainHash::try_from(bytes)
-        .map_err(|_| StoreError::Corrupt(format!("a chain hash has {} bytes, not {HASH_LEN}", bytes.len())))
+    ChainHash::try_from(bytes).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "a chain hash has {} bytes, not {HASH_LEN}",
+            bytes.len()
+        ))
+    })
 }
 
 fn update_with_len(ctx: &mut hmac::Context, bytes: &[u8]) {
@@ -362,14 +375,20 @@ mod hex_hash {
 
     use super::ChainHash;
 
-    pub(super) fn serialize<S: Serializer>(hash: &ChainHash, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        hash: &ChainHash,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&hex::encode(hash))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ChainHash, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<ChainHash, D::Error> {
         let text = String::deserialize(deserializer)?;
         let bytes = hex::decode(text).map_err(serde::de::Error::custom)?;
-        ChainHash::try_from(bytes.as_slice()).map_err(|_| serde::de::Error::custom("expected 32 bytes"))
+        ChainHash::try_from(bytes.as_slice())
+            .map_err(|_| serde::de::Error::custom("expected 32 bytes"))
     }
 }
 
@@ -386,7 +405,12 @@ mod tests {
     }
 
     fn event() -> AuditEvent {
-        AuditEvent::new(SdkAction::LoginSucceeded, Outcome::Success, Actor::System, datetime!(2026-01-01 00:00 UTC))
+        AuditEvent::new(
+            SdkAction::LoginSucceeded,
+            Outcome::Success,
+            Actor::System,
+            datetime!(2026-01-01 00:00 UTC),
+        )
     }
 
     #[test]
@@ -409,8 +433,8 @@ mod tests {
     fn cursor_links_events_and_signs_the_head() {
         let chainer = Chainer::new(&ring("k1", 1));
         let mut cursor = chainer.resume(None).unwrap();
-        let first = cursor.link(PreparedEvent::new(&event()).unwrap());
-        let second = cursor.link(PreparedEvent::new(&event()).unwrap());
+        let first = cursor.link(&PreparedEvent::new(&event()).unwrap());
+        let second = cursor.link(&PreparedEvent::new(&event()).unwrap());
         assert_eq!((first.seq, second.seq), (1, 2));
         assert_eq!(first.prev_hash, GENESIS_HASH);
         assert_eq!(second.prev_hash, first.hash);
@@ -427,8 +451,12 @@ mod tests {
         let mut head = chainer.sign_checkpoint(CheckpointKind::Head, 5, [3; 32]);
         head.seq = 4;
         assert!(!chainer.checkpoint_is_valid(&head));
-        assert!(matches!(chainer.resume(Some(&head)), Err(ChainError::HeadInvalid)));
-        let foreign = Chainer::new(&ring("k1", 2)).sign_checkpoint(CheckpointKind::Head, 5, [3; 32]);
+        assert!(matches!(
+            chainer.resume(Some(&head)),
+            Err(ChainError::HeadInvalid)
+        ));
+        let foreign =
+            Chainer::new(&ring("k1", 2)).sign_checkpoint(CheckpointKind::Head, 5, [3; 32]);
         assert!(!chainer.checkpoint_is_valid(&foreign));
         let anchor_as_head = Checkpoint {
             kind: CheckpointKind::Anchor,
@@ -451,7 +479,10 @@ mod tests {
     #[test]
     fn json_line_embeds_the_body_verbatim() {
         let chainer = Chainer::new(&ring("k1", 1));
-        let stored = chainer.resume(None).unwrap().link(PreparedEvent::new(&event()).unwrap());
+        let stored = chainer
+            .resume(None)
+            .unwrap()
+            .link(&PreparedEvent::new(&event()).unwrap());
         let line = stored.to_json_line().unwrap();
         assert!(line.starts_with(r#"{"seq":1,"key_id":"k1","prev_hash":"0000"#));
         assert!(line.contains(&stored.body));

@@ -429,7 +429,10 @@ mod tests {
     #[test]
     fn new_event_is_utc_microseconds_with_default_criteria() {
         let event = login_failed();
-        assert_eq!(event.occurred_at(), datetime!(2026-11-23 09:00:00.123456 UTC));
+        assert_eq!(
+            event.occurred_at(),
+            datetime!(2026-11-23 09:00:00.123456 UTC)
+        );
         assert_eq!(event.occurred_at_micros(), 1_795_424_400_123_456);
         assert_eq!(event.criteria(), &[Criterion::Cc6_1]);
         assert_eq!(event.id().as_uuid().get_version_num(), 7);
@@ -443,7 +446,10 @@ mod tests {
             .with_metadata("factor", "password");
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["action"], "auth.login.failed");
-        assert_eq!(json["actor"], serde_json::json!({"kind": "anonymous", "attempted_username": "alice"}));
+        assert_eq!(
+            json["actor"],
+            serde_json::json!({"kind": "anonymous", "attempted_username": "alice"})
+        );
         assert_eq!(json["outcome"], "failure");
         assert_eq!(json["occurred_at"], "2026-11-23T09:00:00.123456Z");
         assert_eq!(json["criteria"], serde_json::json!(["CC6.1"]));
@@ -470,7 +476,13 @@ mod tests {
         let reference = SessionRef::of_token(&token);
         assert_eq!(reference.as_str().len(), 24);
         assert!(!reference.as_str().contains("secret"));
-        assert_eq!(reference, SessionRef::of_token(&SecretString::from("s2_secret-token-value")));
-        assert_ne!(reference, SessionRef::of_token(&SecretString::from("other")));
+        assert_eq!(
+            reference,
+            SessionRef::of_token(&SecretString::from("s2_secret-token-value"))
+        );
+        assert_ne!(
+            reference,
+            SessionRef::of_token(&SecretString::from("other"))
+        );
     }
 }

@@ -124,14 +124,26 @@ fn csv_row(stored: &StoredEvent) -> Result<Vec<String>, StoreError> {
         actor_kind.to_owned(),
         actor,
         event.action().name().to_owned(),
-        event.target().map(|t| t.kind().to_owned()).unwrap_or_default(),
-        event.target().map(|t| t.id().to_owned()).unwrap_or_default(),
+        event
+            .target()
+            .map(|t| t.kind().to_owned())
+            .unwrap_or_default(),
+        event
+            .target()
+            .map(|t| t.id().to_owned())
+            .unwrap_or_default(),
         event.outcome().name().to_owned(),
         event.reason().unwrap_or_default().to_owned(),
-        context.client_ip().map(|ip| ip.to_string()).unwrap_or_default(),
+        context
+            .client_ip()
+            .map(|ip| ip.to_string())
+            .unwrap_or_default(),
         context.user_agent().unwrap_or_default().to_owned(),
         context.request_id().unwrap_or_default().to_owned(),
-        event.session_ref().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        event
+            .session_ref()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
         criteria.join(" "),
         if event.metadata().is_empty() {
             String::new()
@@ -164,7 +176,10 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralized() {
-        assert_eq!(neutralize_formula("=HYPERLINK(\"x\")".into()), "'=HYPERLINK(\"x\")");
+        assert_eq!(
+            neutralize_formula("=HYPERLINK(\"x\")".into()),
+            "'=HYPERLINK(\"x\")"
+        );
         assert_eq!(neutralize_formula("@SUM(A1)".into()), "'@SUM(A1)");
         assert_eq!(neutralize_formula("-1+2".into()), "'-1+2");
         assert_eq!(neutralize_formula("alice".into()), "alice");

@@ -10,7 +10,7 @@ use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
-use crate::{AuditEvent, AuditSink, ChainHash, Chainer, GENESIS_HASH, PreparedEvent, hash_from_slice};
+use crate::{AuditSink, ChainHash, Chainer, GENESIS_HASH, PreparedEvent, hash_from_slice};
 
 /// How far back from the end of the file the last record is looked for at open.
 const TAIL_WINDOW: u64 = 64 * 1024;
@@ -76,16 +76,12 @@ impl JsonlFileSink {
 
 #[async_trait]
 impl AuditSink for JsonlFileSink {
-    async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let prepared = events
-            .iter()
-            .map(PreparedEvent::new)
-            .collect::<Result<Vec<_>, _>>()?;
+    async fn append(&self, batch: &[PreparedEvent]) -> Result<(), StoreError> {
         let mut state = self.state.lock().await;
         let mut cursor = self.chainer.cursor_at(state.seq, state.hash);
         let mut buffer = String::new();
         let mut last = None;
-        for event in prepared {
+        for event in batch {
             let stored = cursor.link(event);
             buffer.push_str(&stored.to_json_line()?);
             buffer.push('\n');
@@ -123,10 +119,15 @@ async fn last_record(file: &mut File) -> Result<(u64, ChainHash), StoreError> {
     let line = match body.iter().rposition(|&b| b == b'\n') {
         Some(newline) => &body[newline + 1..],
         None if window == len => body,
-        None => return Err(StoreError::Corrupt("the audit file's last line is too long".into())),
+        None => {
+            return Err(StoreError::Corrupt(
+                "the audit file's last line is too long".into(),
+            ));
+        }
     };
-    let record: LastRecord = serde_json::from_slice(line)
-        .map_err(|e| StoreError::Corrupt(format!("the audit file's last record does not parse: {e}")))?;
+    let record: LastRecord = serde_json::from_slice(line).map_err(|e| {
+        StoreError::Corrupt(format!("the audit file's last record does not parse: {e}"))
+    })?;
     let hash = hex::decode(&record.hash)
         .map_err(|e| StoreError::Corrupt(format!("the audit file's last hash is not hex: {e}")))?;
     Ok((record.seq, hash_from_slice(&hash)?))
@@ -138,29 +139,40 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::{Actor, Outcome, SdkAction};
+    use crate::{Actor, AuditEvent, Outcome, SdkAction};
 
     fn keys() -> KeyRing {
         KeyRing::single(KeyId::new("k").unwrap(), [5; 32])
     }
 
     fn event() -> AuditEvent {
-        AuditEvent::new(SdkAction::SessionCreated, Outcome::Success, Actor::System, datetime!(2026-05-01 12:00 UTC))
+        AuditEvent::new(
+            SdkAction::SessionCreated,
+            Outcome::Success,
+            Actor::System,
+            datetime!(2026-05-01 12:00 UTC),
+        )
     }
 
     fn records(text: &str) -> Vec<serde_json::Value> {
-        text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
     }
 
     #[tokio::test]
     async fn chain_continues_across_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
-        let sink = JsonlFileSink::open(&path, &keys(), FsyncPolicy::EveryBatch).await.unwrap();
-        sink.append(&[event(), event()]).await.unwrap();
+        let sink = JsonlFileSink::open(&path, &keys(), FsyncPolicy::EveryBatch)
+            .await
+            .unwrap();
+        sink.append_events(&[event(), event()]).await.unwrap();
         drop(sink);
-        let sink = JsonlFileSink::open(&path, &keys(), FsyncPolicy::Never).await.unwrap();
-        sink.append(&[event()]).await.unwrap();
+        let sink = JsonlFileSink::open(&path, &keys(), FsyncPolicy::Never)
+            .await
+            .unwrap();
+        sink.append_events(&[event()]).await.unwrap();
 
         let lines = records(&std::fs::read_to_string(&path).unwrap());
         let seqs: Vec<_> = lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
@@ -169,7 +181,8 @@ mod tests {
         assert_eq!(lines[2]["prev_hash"], lines[1]["hash"]);
         assert_eq!(lines[2]["event"]["action"], "session.created");
         let chainer = Chainer::new(&keys());
-        let prev: ChainHash = hash_from_slice(&hex::decode(lines[1]["hash"].as_str().unwrap()).unwrap()).unwrap();
+        let prev: ChainHash =
+            hash_from_slice(&hex::decode(lines[1]["hash"].as_str().unwrap()).unwrap()).unwrap();
         // The embedded event is the exact body that was hashed.
         #[derive(Deserialize)]
         struct Raw {
@@ -178,7 +191,10 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let raw: Raw = serde_json::from_str(text.lines().nth(2).unwrap()).unwrap();
         let body = raw.event.get();
-        assert_eq!(hex::encode(chainer.event_mac("k", &prev, body).unwrap()), lines[2]["hash"]);
+        assert_eq!(
+            hex::encode(chainer.event_mac("k", &prev, body).unwrap()),
+            lines[2]["hash"]
+        );
     }
 
     #[tokio::test]
@@ -186,7 +202,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
         std::fs::write(&path, "{\"seq\":1,\"hash\":\"00").unwrap();
-        let error = JsonlFileSink::open(&path, &keys(), FsyncPolicy::Never).await.unwrap_err();
+        let error = JsonlFileSink::open(&path, &keys(), FsyncPolicy::Never)
+            .await
+            .unwrap_err();
         assert!(matches!(error, StoreError::Corrupt(message) if message.contains("incomplete")));
     }
 }

@@ -8,8 +8,7 @@ use soc2_core::{KeyRing, StoreError};
 use time::OffsetDateTime;
 
 use crate::{
-    AuditEvent, AuditSink, AuditStore, Chainer, Checkpoint, PreparedEvent, StoredEvent, TimeRange,
-    micros,
+    AuditSink, AuditStore, Chainer, Checkpoint, PreparedEvent, StoredEvent, TimeRange, micros,
 };
 
 /// A hash-chained [`AuditStore`] in memory. Cloning shares the same log.
@@ -85,20 +84,21 @@ impl MemoryAuditStore {
 
 #[async_trait]
 impl AuditSink for MemoryAuditStore {
-    async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let prepared = events
-            .iter()
-            .map(PreparedEvent::new)
-            .collect::<Result<Vec<_>, _>>()?;
+    async fn append(&self, batch: &[PreparedEvent]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         // Batches are atomic: if the first event is in, the whole batch was appended before.
-        if prepared.first().is_some_and(|first| inner.ids.contains(&first.index.event_id)) {
+        if batch
+            .first()
+            .is_some_and(|first| inner.ids.contains(&first.index.event_id))
+        {
             return Ok(());
         }
         let mut cursor = self.chainer.resume(inner.head.as_ref())?;
-        let linked: Vec<_> = prepared.into_iter().map(|event| cursor.link(event)).collect();
-        inner.ids.extend(linked.iter().map(|event| event.index.event_id.clone()));
-        inner.events.extend(linked);
+        for event in batch {
+            let stored = cursor.link(event);
+            inner.ids.insert(stored.index.event_id.clone());
+            inner.events.push(stored);
+        }
         inner.head = Some(cursor.head());
         Ok(())
     }

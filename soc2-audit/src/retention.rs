@@ -45,7 +45,12 @@ pub async fn purge_before(
             through_seq: anchor_seq,
         });
     }
-    verify(store, keys, &VerifyRequest::seqs(anchor_seq + 1..=through_seq)).await?;
+    verify(
+        store,
+        keys,
+        &VerifyRequest::seqs(anchor_seq + 1..=through_seq),
+    )
+    .await?;
     let last = store.read(through_seq - 1, 1).await?;
     let last = last
         .first()
@@ -53,11 +58,16 @@ pub async fn purge_before(
         .ok_or_else(|| StoreError::Corrupt(format!("event {through_seq} vanished during purge")))?;
     let anchor = Chainer::new(keys).sign_checkpoint(CheckpointKind::Anchor, through_seq, last.hash);
     let deleted = store.purge_through(&anchor).await?;
-    let event = AuditEvent::new(SdkAction::RetentionPurged, Outcome::Success, Actor::System, now)
-        .with_metadata("deleted", deleted)
-        .with_metadata("through_seq", through_seq)
-        .with_metadata("cutoff", cutoff.unix_timestamp());
-    store.append(&[event]).await?;
+    let event = AuditEvent::new(
+        SdkAction::RetentionPurged,
+        Outcome::Success,
+        Actor::System,
+        now,
+    )
+    .with_metadata("deleted", deleted)
+    .with_metadata("through_seq", through_seq)
+    .with_metadata("cutoff", cutoff.unix_timestamp());
+    store.append_events(&[event]).await?;
     Ok(PurgeReport {
         deleted,
         through_seq,

@@ -6,16 +6,30 @@ use async_trait::async_trait;
 use soc2_core::StoreError;
 use time::OffsetDateTime;
 
-use crate::{AuditEvent, Checkpoint, StoredEvent, micros};
+use crate::{AuditEvent, Checkpoint, PreparedEvent, StoredEvent, micros};
 
 /// A destination for batches of audit events (a store, a file, `tracing`).
 ///
+/// Events arrive serialized ([`PreparedEvent`]): [`crate::AuditLog::record`] serializes on the
+/// caller's thread, so the writer's time goes to the sink alone.
+///
 /// `append` is all-or-nothing: on error nothing of the batch may be kept, because the writer
-/// retries the same batch in order.
+/// retries the same batch in order. A retried batch whose first attempt was in fact stored (a
+/// lost acknowledgement) must not be stored twice.
 #[async_trait]
 pub trait AuditSink: Debug + Send + Sync + 'static {
-    /// Appends `events`, in order, atomically.
-    async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+    /// Appends `batch`, in order, atomically.
+    async fn append(&self, batch: &[PreparedEvent]) -> Result<(), StoreError>;
+
+    /// Serializes `events` and appends them, for callers that write directly (retention, tests,
+    /// imports) rather than through an [`crate::AuditLog`].
+    async fn append_events(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let batch = events
+            .iter()
+            .map(PreparedEvent::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.append(&batch).await
+    }
 }
 
 /// A hash-chained, readable audit store: what verification, export and retention work on.

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::ops::RangeInclusive;
 
-use subtle::ConstantTimeEq;
 use soc2_core::{KeyRing, StoreError};
+use subtle::ConstantTimeEq;
 
 use crate::{AuditStore, ChainHash, Chainer, Checkpoint, GENESIS_HASH, IndexColumns, StoredEvent};
 
@@ -56,7 +56,13 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "seq {}: {} ({})", self.seq, self.kind.name(), self.detail)
+        write!(
+            f,
+            "seq {}: {} ({})",
+            self.seq,
+            self.kind.name(),
+            self.detail
+        )
     }
 }
 
@@ -125,18 +131,27 @@ pub async fn verify(
     let chainer = Chainer::new(keys);
     let head = store.head().await?;
     let anchor = store.anchor().await?;
-    for checkpoint in [&head, &anchor, &request.expected_head].into_iter().flatten() {
+    for checkpoint in [&head, &anchor, &request.expected_head]
+        .into_iter()
+        .flatten()
+    {
         if !chainer.checkpoint_is_valid(checkpoint) {
             return Err(violation(
                 checkpoint.seq,
                 ViolationKind::CheckpointInvalid,
-                format!("{} checkpoint signature does not verify", checkpoint.kind.name()),
+                format!(
+                    "{} checkpoint signature does not verify",
+                    checkpoint.kind.name()
+                ),
             )
             .into());
         }
     }
     let chain_start = anchor.as_ref().map_or(0, |anchor| anchor.seq);
-    let range_start = request.range.as_ref().map_or(0, |r| r.start().saturating_sub(1));
+    let range_start = request
+        .range
+        .as_ref()
+        .map_or(0, |r| r.start().saturating_sub(1));
     let range_end = request.range.as_ref().map_or(u64::MAX, |r| *r.end());
 
     let mut walk = Walk {
@@ -173,7 +188,10 @@ pub async fn verify(
     }
 
     let last_seq = walk.expected_seq - 1;
-    for checkpoint in [head.as_ref(), request.expected_head.as_ref()].into_iter().flatten() {
+    for checkpoint in [head.as_ref(), request.expected_head.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         if checkpoint.seq > last_seq && checkpoint.seq <= range_end {
             return Err(violation(
                 last_seq + 1,
@@ -190,7 +208,10 @@ pub async fn verify(
         Some(head) if head.seq < last_seq => Err(violation(
             head.seq + 1,
             ViolationKind::Modified,
-            format!("events after the signed head at seq {} were added outside the chain", head.seq),
+            format!(
+                "events after the signed head at seq {} were added outside the chain",
+                head.seq
+            ),
         )
         .into()),
         None if walk.checked > 0 => Err(violation(
@@ -223,15 +244,24 @@ impl Walk<'_> {
             return Err(violation(
                 self.expected_seq,
                 ViolationKind::Deleted,
-                format!("sequence jumps from {} to {}", self.expected_seq - 1, event.seq),
+                format!(
+                    "sequence jumps from {} to {}",
+                    self.expected_seq - 1,
+                    event.seq
+                ),
             ));
         }
-        let Some(mac) = self.chainer.event_mac(&event.key_id, &event.prev_hash, &event.body)
+        let Some(mac) = self
+            .chainer
+            .event_mac(&event.key_id, &event.prev_hash, &event.body)
         else {
             return Err(violation(
                 event.seq,
                 ViolationKind::UnknownKey,
-                format!("signed with key `{}`, which the key ring does not hold", event.key_id),
+                format!(
+                    "signed with key `{}`, which the key ring does not hold",
+                    event.key_id
+                ),
             ));
         };
         let authentic = bool::from(mac.ct_eq(&event.hash))
@@ -277,7 +307,9 @@ async fn hash_is_stored(store: &dyn AuditStore, hash: &ChainHash) -> Result<bool
     let mut after = 0;
     loop {
         let page = store.read(after, PAGE).await?;
-        let Some(last) = page.last() else { return Ok(false) };
+        let Some(last) = page.last() else {
+            return Ok(false);
+        };
         if page.iter().any(|event| &event.hash == hash) {
             return Ok(true);
         }

@@ -1,12 +1,13 @@
 //! The writer task behind an `AuditLog`: batch, append, retry in order.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::log::Shared;
-use crate::{AuditEvent, AuditLogConfig, AuditSink};
+use crate::{AuditLogConfig, AuditSink, PreparedEvent};
 
 /// What the writer reports to `flush` and `stats`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,15 +22,18 @@ pub(crate) struct WriterState {
 
 pub(crate) async fn run_writer(
     sink: Arc<dyn AuditSink>,
-    mut receiver: mpsc::Receiver<AuditEvent>,
+    mut receiver: mpsc::Receiver<PreparedEvent>,
     config: AuditLogConfig,
     state: watch::Sender<WriterState>,
     shared: Arc<Shared>,
 ) {
     let mut batch = Vec::with_capacity(config.max_batch);
     let mut backoff = config.retry_initial;
+    let mut persisted = 0;
     loop {
-        if batch.is_empty() && !fill_batch(&mut receiver, &mut batch, &config, &shared).await {
+        if batch.is_empty()
+            && !fill_batch(&mut receiver, &mut batch, persisted, &config, &shared).await
+        {
             return;
         }
         let result = sink.append(&batch).await;
@@ -44,6 +48,7 @@ pub(crate) async fn run_writer(
         });
         match result {
             Ok(()) => {
+                persisted += written;
                 batch.clear();
                 backoff = config.retry_initial;
             }
@@ -66,10 +71,12 @@ pub(crate) async fn run_writer(
 }
 
 /// Waits for at least one event, then gathers more until the batch is full, `max_delay` has
-/// passed or a flush asks for a write. Returns false once the channel is closed and drained.
+/// passed, or a waiting flush's events are all in the batch. Returns false once the channel is
+/// closed and drained.
 async fn fill_batch(
-    receiver: &mut mpsc::Receiver<AuditEvent>,
-    batch: &mut Vec<AuditEvent>,
+    receiver: &mut mpsc::Receiver<PreparedEvent>,
+    batch: &mut Vec<PreparedEvent>,
+    persisted: u64,
     config: &AuditLogConfig,
     shared: &Shared,
 ) -> bool {
@@ -77,12 +84,18 @@ async fn fill_batch(
         return false;
     }
     let deadline = Instant::now() + config.max_delay;
-    while batch.len() < config.max_batch {
+    // A flush is waiting for events up to `flush_target`; once they are all in hand, waiting
+    // for more would only delay it. (A nudge left over from an earlier flush changes nothing.)
+    let flush_satisfied = |batch: &Vec<PreparedEvent>| {
+        let target = shared.flush_target.load(Ordering::Acquire);
+        target > persisted && persisted + batch.len() as u64 >= target
+    };
+    while batch.len() < config.max_batch && !flush_satisfied(batch) {
         let room = config.max_batch - batch.len();
         tokio::select! {
             biased;
             received = receiver.recv_many(batch, room) => if received == 0 { break },
-            () = shared.nudge.notified() => break,
+            () = shared.nudge.notified() => {}
             () = sleep_until(deadline) => break,
         }
     }

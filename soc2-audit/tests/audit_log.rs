@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use soc2_audit::{
     Actor, AuditError, AuditEvent, AuditLog, AuditLogConfig, AuditSink, AuditStore,
-    MemoryAuditStore, Outcome, SdkAction, VerifyRequest, verify,
+    MemoryAuditStore, Outcome, PreparedEvent, SdkAction, VerifyRequest, verify,
 };
 use soc2_core::{KeyId, KeyRing, StoreError};
 use time::macros::datetime;
@@ -17,8 +17,13 @@ fn keys() -> KeyRing {
 }
 
 fn event(n: u64) -> AuditEvent {
-    AuditEvent::new(SdkAction::LoginFailed, Outcome::Failure, Actor::System, datetime!(2026-11-23 12:00 UTC))
-        .with_metadata("n", n)
+    AuditEvent::new(
+        SdkAction::LoginFailed,
+        Outcome::Failure,
+        Actor::System,
+        datetime!(2026-11-23 12:00 UTC),
+    )
+    .with_metadata("n", n)
 }
 
 /// A real memory store behind a switch that makes every append fail while "down".
@@ -30,11 +35,11 @@ struct Switchable {
 
 #[async_trait]
 impl AuditSink for Switchable {
-    async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+    async fn append(&self, batch: &[PreparedEvent]) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("switched off".into()));
         }
-        self.store.append(events).await
+        self.store.append(batch).await
     }
 }
 
@@ -59,8 +64,17 @@ async fn flush_writes_everything_in_order() {
     log.flush().await.unwrap();
     assert_eq!(stored_numbers(&store).await, (0..1000).collect::<Vec<_>>());
     let stats = log.stats();
-    assert_eq!((stats.recorded, stats.persisted, stats.sink_failing), (1000, 1000, false));
-    assert_eq!(verify(&store, &keys, &VerifyRequest::all()).await.unwrap().checked, 1000);
+    assert_eq!(
+        (stats.recorded, stats.persisted, stats.sink_failing),
+        (1000, 1000, false)
+    );
+    assert_eq!(
+        verify(&store, &keys, &VerifyRequest::all())
+            .await
+            .unwrap()
+            .checked,
+        1000
+    );
 }
 
 #[tokio::test]
@@ -80,22 +94,37 @@ async fn outage_buffers_to_the_bound_then_fails_closed_and_loses_nothing() {
 
     // The writer takes the first event into its batch and fails to write it.
     log.record(event(0)).unwrap();
-    assert_eq!(log.flush().await, Err(AuditError::Unavailable { buffered: 1 }));
+    assert_eq!(
+        log.flush().await,
+        Err(AuditError::Unavailable { buffered: 1 })
+    );
     assert!(log.stats().sink_failing);
 
     // The channel holds exactly `capacity` more; the next one is refused.
     for n in 1..=4 {
         log.record(event(n)).unwrap();
     }
-    assert_eq!(log.record(event(5)), Err(AuditError::BufferFull { capacity: 4 }));
-    assert_eq!(log.flush().await, Err(AuditError::Unavailable { buffered: 5 }));
+    assert_eq!(
+        log.record(event(5)),
+        Err(AuditError::BufferFull { capacity: 4 })
+    );
+    assert_eq!(
+        log.flush().await,
+        Err(AuditError::Unavailable { buffered: 5 })
+    );
     assert!(sink.store.is_empty());
 
     // The store returns: everything accepted is written, in order, and the chain verifies.
     sink.down.store(false, Ordering::SeqCst);
     log.flush().await.unwrap();
     assert_eq!(stored_numbers(&sink.store).await, [0, 1, 2, 3, 4]);
-    assert_eq!(verify(&sink.store, &keys, &VerifyRequest::all()).await.unwrap().checked, 5);
+    assert_eq!(
+        verify(&sink.store, &keys, &VerifyRequest::all())
+            .await
+            .unwrap()
+            .checked,
+        5
+    );
     log.record(event(6)).unwrap();
     log.flush().await.unwrap();
     assert_eq!(stored_numbers(&sink.store).await, [0, 1, 2, 3, 4, 6]);
@@ -144,4 +173,21 @@ async fn parallel_recorders_share_one_gapless_chain() {
     assert_eq!(numbers.len(), 4000);
     let verified = verify(&store, &keys, &VerifyRequest::all()).await.unwrap();
     assert_eq!((verified.checked, verified.last_seq), (4000, 4000));
+}
+
+#[tokio::test]
+async fn an_event_that_cannot_be_stored_is_refused_at_record() {
+    let store = MemoryAuditStore::new(&keys());
+    let log = AuditLog::start(Arc::new(store.clone()), AuditLogConfig::default());
+    // RFC 3339 has no negative years: the caller learns at once, nothing is half-written.
+    let ancient = AuditEvent::new(
+        SdkAction::LoginFailed,
+        Outcome::Failure,
+        Actor::System,
+        datetime!(-0001-01-01 00:00 UTC),
+    );
+    assert!(matches!(log.record(ancient), Err(AuditError::Unserializable(_))));
+    log.record(event(1)).unwrap();
+    log.flush().await.unwrap();
+    assert_eq!(store.len(), 1);
 }

@@ -111,7 +111,8 @@ impl KeyRing {
                 .split_once('=')
                 .ok_or(KeyRingError::Malformed(index + 1))?;
             let id = KeyId::new(id.trim())?;
-            let key = decode_key(key.trim()).ok_or_else(|| KeyRingError::InvalidKey(id.to_string()))?;
+            let key =
+                decode_key(key.trim()).ok_or_else(|| KeyRingError::InvalidKey(id.to_string()))?;
             if keys.contains_key(&id) {
                 return Err(KeyRingError::DuplicateId(id.to_string()));
             }
@@ -209,7 +210,11 @@ mod tests {
 
     #[test]
     fn parses_entries_and_activates_the_first() {
-        let spec = format!("# audit keys\n2026-11={}\n\n2026-05 = {}\n", key_text(1), key_text(2));
+        let spec = format!(
+            "# audit keys\n2026-11={}\n\n2026-05 = {}\n",
+            key_text(1),
+            key_text(2)
+        );
         let ring = KeyRing::parse(&spec).unwrap();
         assert_eq!(ring.active_id().as_str(), "2026-11");
         assert_eq!(ring.active_key(), &[1; KEY_LEN]);
@@ -229,8 +234,14 @@ mod tests {
     #[test]
     fn rejects_bad_specs_with_typed_errors() {
         assert_eq!(KeyRing::parse("").unwrap_err(), KeyRingError::Empty);
-        assert_eq!(KeyRing::parse(" # only a comment").unwrap_err(), KeyRingError::Empty);
-        assert_eq!(KeyRing::parse("nokey").unwrap_err(), KeyRingError::Malformed(1));
+        assert_eq!(
+            KeyRing::parse(" # only a comment").unwrap_err(),
+            KeyRingError::Empty
+        );
+        assert_eq!(
+            KeyRing::parse("nokey").unwrap_err(),
+            KeyRingError::Malformed(1)
+        );
         assert_eq!(
             KeyRing::parse("bad id=AAAA").unwrap_err(),
             KeyRingError::InvalidId

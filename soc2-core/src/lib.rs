@@ -8,10 +8,10 @@ mod keyring;
 mod secret;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use context::{RequestContext, MAX_REQUEST_ID_BYTES, MAX_USER_AGENT_BYTES};
+pub use context::{MAX_REQUEST_ID_BYTES, MAX_USER_AGENT_BYTES, RequestContext};
 pub use error::{BoxError, StoreError};
 pub use id::{EventId, SessionId, UserId};
-pub use keyring::{KeyId, KeyRing, KeyRingError, KEY_LEN};
+pub use keyring::{KEY_LEN, KeyId, KeyRing, KeyRingError};
 pub use secret::{Secret, SecretBytes, SecretString};
 
 /// Truncates `text` to at most `max_bytes` bytes without splitting a character.

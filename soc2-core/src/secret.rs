@@ -42,7 +42,11 @@ impl<T: Zeroize> fmt::Debug for Secret<T> {
 
 impl<T: Zeroize + AsRef<[u8]>> PartialEq for Secret<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_ref().as_ref().ct_eq(other.0.as_ref().as_ref()).into()
+        self.0
+            .as_ref()
+            .as_ref()
+            .ct_eq(other.0.as_ref().as_ref())
+            .into()
     }
 }
 

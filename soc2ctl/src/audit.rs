@@ -9,9 +9,9 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
+use crate::Failure;
 use crate::database::{audit_store, read_only_keys, store_failure};
 use crate::keys::{KeySource, generate};
-use crate::Failure;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
@@ -75,7 +75,13 @@ pub(crate) enum Format {
 
 pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
     match command {
-        AuditCommand::Verify { database_url, keys, from_seq, to_seq, expected_head } => {
+        AuditCommand::Verify {
+            database_url,
+            keys,
+            from_seq,
+            to_seq,
+            expected_head,
+        } => {
             let keys = keys.load()?;
             let mut request = match (from_seq, to_seq) {
                 (None, None) => VerifyRequest::all(),
@@ -106,7 +112,13 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
                 Err(error) => Err(Failure::config(error.to_string())),
             }
         }
-        AuditCommand::Export { database_url, from, to, format, output } => {
+        AuditCommand::Export {
+            database_url,
+            from,
+            to,
+            format,
+            output,
+        } => {
             if from >= to {
                 return Err(Failure::config("--from must be before --to"));
             }
@@ -116,29 +128,44 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
                 Format::Csv => ExportFormat::Csv,
             };
             let mut out: Box<dyn Write + Send> = match &output {
-                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(
-                    |e| Failure::config(format!("cannot create {}: {e}", path.display())),
-                )?)),
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path).map_err(|e| {
+                        Failure::config(format!("cannot create {}: {e}", path.display()))
+                    })?,
+                )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
-            let written = export(store.as_ref(), &TimeRange::new(from, to), format, out.as_mut())
-                .await
-                .map_err(|error| match error {
-                    soc2_audit::ExportError::Store(error) => store_failure(&database_url, &error),
-                    other => Failure::config(other.to_string()),
-                })?;
+            let written = export(
+                store.as_ref(),
+                &TimeRange::new(from, to),
+                format,
+                out.as_mut(),
+            )
+            .await
+            .map_err(|error| match error {
+                soc2_audit::ExportError::Store(error) => store_failure(&database_url, &error),
+                other => Failure::config(other.to_string()),
+            })?;
             eprintln!("exported {written} events");
             Ok(())
         }
         AuditCommand::Head { database_url } => {
             let store = audit_store(&database_url, &read_only_keys()?).await?;
-            let head = store.head().await.map_err(|e| store_failure(&database_url, &e))?;
+            let head = store
+                .head()
+                .await
+                .map_err(|e| store_failure(&database_url, &e))?;
             match head {
                 Some(head) => {
-                    println!("{}", serde_json::to_string(&head).map_err(|e| Failure::config(e.to_string()))?);
+                    println!(
+                        "{}",
+                        serde_json::to_string(&head).map_err(|e| Failure::config(e.to_string()))?
+                    );
                     Ok(())
                 }
-                None => Err(Failure::config("the audit log is empty: no head checkpoint yet")),
+                None => Err(Failure::config(
+                    "the audit log is empty: no head checkpoint yet",
+                )),
             }
         }
         AuditCommand::Keygen { id } => {
@@ -162,7 +189,11 @@ fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
     }
     Date::parse(text, format_description!("[year]-[month]-[day]"))
         .map(|date| date.midnight().assume_utc())
-        .map_err(|_| format!("`{text}` is not an RFC 3339 time (2026-10-01T00:00:00Z) or a date (2026-10-01)"))
+        .map_err(|_| {
+            format!(
+                "`{text}` is not an RFC 3339 time (2026-10-01T00:00:00Z) or a date (2026-10-01)"
+            )
+        })
 }
 
 #[cfg(test)]
@@ -173,9 +204,19 @@ mod tests {
 
     #[test]
     fn times_parse_as_rfc3339_or_dates() {
-        assert_eq!(parse_time("2026-10-01T12:30:00+02:00").unwrap(), datetime!(2026-10-01 10:30 UTC));
-        assert_eq!(parse_time("2026-10-01").unwrap(), datetime!(2026-10-01 00:00 UTC));
-        assert!(parse_time("yesterday").unwrap_err().contains("not an RFC 3339 time"));
+        assert_eq!(
+            parse_time("2026-10-01T12:30:00+02:00").unwrap(),
+            datetime!(2026-10-01 10:30 UTC)
+        );
+        assert_eq!(
+            parse_time("2026-10-01").unwrap(),
+            datetime!(2026-10-01 00:00 UTC)
+        );
+        assert!(
+            parse_time("yesterday")
+                .unwrap_err()
+                .contains("not an RFC 3339 time")
+        );
         assert!(parse_time("2026-13-01").is_err());
     }
 }

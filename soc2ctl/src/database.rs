@@ -31,11 +31,15 @@ fn backend(url: &str) -> Result<Backend, Failure> {
 pub(crate) async fn audit_store(url: &str, keys: &KeyRing) -> Result<Arc<dyn AuditStore>, Failure> {
     Ok(match backend(url)? {
         Backend::Sqlite => {
-            let pool = sqlite::connect_existing(url).await.map_err(|e| store_failure(url, &e))?;
+            let pool = sqlite::connect_existing(url)
+                .await
+                .map_err(|e| store_failure(url, &e))?;
             Arc::new(sqlite::SqliteAuditStore::new(pool, keys))
         }
         Backend::Postgres => {
-            let pool = postgres::connect(url).await.map_err(|e| store_failure(url, &e))?;
+            let pool = postgres::connect(url)
+                .await
+                .map_err(|e| store_failure(url, &e))?;
             Arc::new(postgres::PgAuditStore::new(pool, keys))
         }
     })

@@ -42,7 +42,7 @@ async fn sqlite_log(dir: &tempfile::TempDir) -> String {
     let pool = sqlite::connect(&url).await.unwrap();
     sqlite::migrate(&pool).await.unwrap();
     let store = sqlite::SqliteAuditStore::new(pool, &KeyRing::parse(KEYS).unwrap());
-    store.append(&events()).await.unwrap();
+    store.append_events(&events()).await.unwrap();
     url
 }
 
@@ -52,16 +52,25 @@ async fn verify_reports_intact_then_the_first_tampered_seq() {
     let url = sqlite_log(&dir).await;
     let ok = soc2ctl(&["audit", "verify", "--database-url", &url]);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
-    assert_eq!(text(&ok.stdout), "audit chain intact: 5 events verified, last seq 5\n");
+    assert_eq!(
+        text(&ok.stdout),
+        "audit chain intact: 5 events verified, last seq 5\n"
+    );
 
     let pool = sqlite::connect(&url).await.unwrap();
-    sqlx::query("UPDATE soc2_audit_events SET body = replace(body, 'mallory', 'alice') WHERE seq = 3")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE soc2_audit_events SET body = replace(body, 'mallory', 'alice') WHERE seq = 3",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     let bad = soc2ctl(&["audit", "verify", "--database-url", &url]);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(text(&bad.stderr).contains("first bad seq 3: modified"), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("first bad seq 3: modified"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 #[tokio::test]
@@ -69,21 +78,40 @@ async fn export_writes_the_time_range_as_csv_and_jsonl() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_log(&dir).await;
     let csv = soc2ctl(&[
-        "audit", "export", "--database-url", &url, "--from", "2026-10-02", "--to", "2026-10-04T00:00:00Z",
-        "--format", "csv",
+        "audit",
+        "export",
+        "--database-url",
+        &url,
+        "--from",
+        "2026-10-02",
+        "--to",
+        "2026-10-04T00:00:00Z",
+        "--format",
+        "csv",
     ]);
     assert_eq!(csv.status.code(), Some(0), "{}", text(&csv.stderr));
     let out = text(&csv.stdout);
     let lines: Vec<_> = out.lines().collect();
     assert_eq!(lines.len(), 3);
     assert!(lines[0].starts_with("seq,event_id,occurred_at,"));
-    assert!(lines[1].starts_with("2,") && lines[2].starts_with("3,"), "{out}");
+    assert!(
+        lines[1].starts_with("2,") && lines[2].starts_with("3,"),
+        "{out}"
+    );
     assert!(lines[1].contains(",2026-10-02T00:00:00Z,anonymous,mallory,auth.login.failed,"));
 
     let path = dir.path().join("sample.jsonl");
     let jsonl = soc2ctl(&[
-        "audit", "export", "--database-url", &url, "--from", "2026-10-01", "--to", "2026-11-01",
-        "--output", path.to_str().unwrap(),
+        "audit",
+        "export",
+        "--database-url",
+        &url,
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-11-01",
+        "--output",
+        path.to_str().unwrap(),
     ]);
     assert_eq!(jsonl.status.code(), Some(0));
     assert_eq!(text(&jsonl.stderr), "exported 5 events\n");
@@ -105,10 +133,19 @@ async fn head_kept_outside_detects_a_wiped_log() {
         .await
         .unwrap();
     let bad = soc2ctl(&[
-        "audit", "verify", "--database-url", &url, "--expected-head", head_file.to_str().unwrap(),
+        "audit",
+        "verify",
+        "--database-url",
+        &url,
+        "--expected-head",
+        head_file.to_str().unwrap(),
     ]);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(text(&bad.stderr).contains("first bad seq 1: truncated tail"), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("first bad seq 1: truncated tail"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 #[tokio::test]
@@ -116,14 +153,38 @@ async fn bad_inputs_get_clear_errors_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let missing = format!("sqlite://{}", dir.path().join("nope.db").display());
     let cases: [(&[&str], &str); 5] = [
-        (&["audit", "verify", "--database-url", "mysql://x"], "unsupported database URL"),
-        (&["audit", "verify", "--database-url", &missing], "storage backend unavailable"),
         (
-            &["audit", "export", "--database-url", &missing, "--from", "yesterday", "--to", "2026-01-01"],
+            &["audit", "verify", "--database-url", "mysql://x"],
+            "unsupported database URL",
+        ),
+        (
+            &["audit", "verify", "--database-url", &missing],
+            "storage backend unavailable",
+        ),
+        (
+            &[
+                "audit",
+                "export",
+                "--database-url",
+                &missing,
+                "--from",
+                "yesterday",
+                "--to",
+                "2026-01-01",
+            ],
             "not an RFC 3339 time",
         ),
         (
-            &["audit", "export", "--database-url", &missing, "--from", "2026-02-01", "--to", "2026-01-01"],
+            &[
+                "audit",
+                "export",
+                "--database-url",
+                &missing,
+                "--from",
+                "2026-02-01",
+                "--to",
+                "2026-01-01",
+            ],
             "--from must be before --to",
         ),
         (&["audit", "keygen", "--id", "bad id"], "invalid key id"),
@@ -131,7 +192,11 @@ async fn bad_inputs_get_clear_errors_and_exit_2() {
     for (args, expected) in cases {
         let out = soc2ctl(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(text(&out.stderr).contains(expected), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
     }
 
     // A database without the soc2 tables: the message says to migrate.
@@ -139,10 +204,22 @@ async fn bad_inputs_get_clear_errors_and_exit_2() {
     drop(sqlite::connect(&empty).await.unwrap());
     let out = soc2ctl(&["audit", "verify", "--database-url", &empty]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("run `soc2ctl migrate"), "{}", text(&out.stderr));
-    assert_eq!(soc2ctl(&["migrate", "--database-url", &empty]).status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("run `soc2ctl migrate"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        soc2ctl(&["migrate", "--database-url", &empty])
+            .status
+            .code(),
+        Some(0)
+    );
     let out = soc2ctl(&["audit", "verify", "--database-url", &empty]);
-    assert_eq!(text(&out.stdout), "audit chain intact: 0 events verified, last seq 0\n");
+    assert_eq!(
+        text(&out.stdout),
+        "audit chain intact: 0 events verified, last seq 0\n"
+    );
 }
 
 #[test]
@@ -152,7 +229,10 @@ fn keygen_prints_a_loadable_key() {
     let line = text(&out.stdout);
     let ring = KeyRing::parse(&line).unwrap();
     assert_eq!(ring.active_id().as_str(), "2026-11");
-    assert_ne!(line, text(&soc2ctl(&["audit", "keygen", "--id", "2026-11"]).stdout));
+    assert_ne!(
+        line,
+        text(&soc2ctl(&["audit", "keygen", "--id", "2026-11"]).stdout)
+    );
 }
 
 #[tokio::test]
@@ -163,12 +243,19 @@ async fn verify_works_on_postgres() {
     let pool = schema.pool().await;
     postgres::migrate(&pool).await.unwrap();
     postgres::PgAuditStore::new(pool, &KeyRing::parse(KEYS).unwrap())
-        .append(&events())
+        .append_events(&events())
         .await
         .unwrap();
-    let url = format!("{}?options=-c%20search_path%3D{}", schema.url(), schema.name());
+    let url = format!(
+        "{}?options=-c%20search_path%3D{}",
+        schema.url(),
+        schema.name()
+    );
     let out = soc2ctl(&["audit", "verify", "--database-url", &url]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "audit chain intact: 5 events verified, last seq 5\n");
+    assert_eq!(
+        text(&out.stdout),
+        "audit chain intact: 5 events verified, last seq 5\n"
+    );
     schema.drop_schema().await;
 }

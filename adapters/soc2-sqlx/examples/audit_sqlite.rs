@@ -18,7 +18,9 @@ use soc2_sqlx::sqlite::{self, SqliteAuditStore};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "soc2-demo.db".to_owned());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "soc2-demo.db".to_owned());
     let keys = match std::env::var("SOC2_AUDIT_KEYS") {
         Ok(spec) => KeyRing::parse(&spec)?,
         Err(_) => {
@@ -39,19 +41,34 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .with_request_id("req-0001");
     let alice = UserId::new_v7();
     log.record(
-        AuditEvent::new(SdkAction::LoginFailed, Outcome::Failure, Actor::anonymous(Some("alice")), clock.now())
-            .with_reason("wrong password")
-            .with_context(request.clone()),
+        AuditEvent::new(
+            SdkAction::LoginFailed,
+            Outcome::Failure,
+            Actor::anonymous(Some("alice")),
+            clock.now(),
+        )
+        .with_reason("wrong password")
+        .with_context(request.clone()),
     )?;
     log.record(
-        AuditEvent::new(SdkAction::LoginSucceeded, Outcome::Success, Actor::user(alice), clock.now())
-            .with_metadata("factors", ["password", "totp"])
-            .with_context(request.clone()),
+        AuditEvent::new(
+            SdkAction::LoginSucceeded,
+            Outcome::Success,
+            Actor::user(alice),
+            clock.now(),
+        )
+        .with_metadata("factors", ["password", "totp"])
+        .with_context(request.clone()),
     )?;
     log.record(
-        AuditEvent::new(SdkAction::RoleGranted, Outcome::Success, Actor::user(alice), clock.now())
-            .with_target(Target::new("role", "approver"))
-            .with_context(request),
+        AuditEvent::new(
+            SdkAction::RoleGranted,
+            Outcome::Success,
+            Actor::user(alice),
+            clock.now(),
+        )
+        .with_target(Target::new("role", "approver"))
+        .with_context(request),
     )?;
     log.shutdown().await?;
 

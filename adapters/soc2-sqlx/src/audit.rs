@@ -1,8 +1,45 @@
 //! `AuditStore` on SQL, written once and expanded per database by [`sql_audit_store!`].
 //!
 //! The SQL is common to SQLite and PostgreSQL (`$N` placeholders, `ON CONFLICT`); what differs is
-//! how an append takes the write lock, which each database module provides as
-//! `begin_write(pool)`.
+//! how a write transaction starts, which each database module provides as `begin_write(pool)`.
+//!
+//! Appends are serialized by the head checkpoint row: each append chains its batch after the
+//! head it expects, then moves the head with a guarded `UPDATE ... WHERE seq = expected` (or an
+//! `INSERT ... ON CONFLICT DO NOTHING` for the first) in the same transaction as the events.
+//! If another instance moved the head first, the guard matches no row and the batch is
+//! re-chained after the new head. A store remembers the head it wrote last, so a lone writer
+//! pays no extra read: an append is one guarded update and one multi-row insert.
+
+use std::sync::{Mutex, PoisonError};
+
+use soc2_audit::Checkpoint;
+
+/// How often an append re-chains after losing the head to another writer before giving up.
+pub(crate) const MAX_APPEND_ATTEMPTS: usize = 64;
+
+/// The head this store instance wrote last (`Some(None)`: the empty chain), or unknown.
+#[derive(Debug, Default)]
+pub(crate) struct KnownHead(Mutex<Option<Option<Checkpoint>>>);
+
+impl KnownHead {
+    /// The remembered head, if any.
+    pub(crate) fn get(&self) -> Option<Option<Checkpoint>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Remembers `head` as the current one.
+    pub(crate) fn set(&self, head: Checkpoint) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Some(head));
+    }
+
+    /// Forgets the head, so the next append reads it from the database.
+    pub(crate) fn forget(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
 
 /// Defines `$store`, the hash-chained `AuditStore` for one database.
 macro_rules! sql_audit_store {
@@ -10,7 +47,7 @@ macro_rules! sql_audit_store {
         mod audit_store {
         use async_trait::async_trait;
         use soc2_audit::{
-            AuditEvent, AuditSink, AuditStore, Chainer, Checkpoint, PreparedEvent, StoredEvent,
+            AuditSink, AuditStore, Chainer, Checkpoint, PreparedEvent, StoredEvent,
             TimeRange, micros,
         };
         use soc2_core::{KeyRing, StoreError};
@@ -18,6 +55,7 @@ macro_rules! sql_audit_store {
         use time::OffsetDateTime;
 
         use super::begin_write;
+        use $crate::audit::{KnownHead, MAX_APPEND_ATTEMPTS};
         use $crate::INSERT_CHUNK;
         use $crate::error::store_error;
         use $crate::rows::{
@@ -29,6 +67,7 @@ macro_rules! sql_audit_store {
         pub struct $store {
             pool: $pool,
             chainer: std::sync::Arc<Chainer>,
+            known_head: std::sync::Arc<KnownHead>,
         }
 
         impl $store {
@@ -38,35 +77,51 @@ macro_rules! sql_audit_store {
                 Self {
                     pool,
                     chainer: std::sync::Arc::new(Chainer::new(keys)),
+                    known_head: std::sync::Arc::default(),
                 }
             }
 
-            async fn append_chained(&self, prepared: Vec<PreparedEvent>) -> Result<(), StoreError> {
-                let mut tx = begin_write(&self.pool).await.map_err(store_error)?;
-                let head = checkpoint(&mut tx, "head").await?;
-                let mut cursor = self.chainer.resume(head.as_ref())?;
-                let linked: Vec<StoredEvent> = prepared.into_iter().map(|event| cursor.link(event)).collect();
-                for chunk in linked.chunks(INSERT_CHUNK) {
-                    let mut insert = QueryBuilder::<$db>::new(concat!(
-                        "INSERT INTO soc2_audit_events (",
-                        event_columns!(),
-                        ") "
-                    ));
-                    insert.push_values(chunk, |mut row, event| {
-                        row.push_bind(db_seq(event.seq))
-                            .push_bind(event.index.event_id.clone())
-                            .push_bind(event.index.occurred_at_us)
-                            .push_bind(event.index.action.clone())
-                            .push_bind(event.index.outcome.clone())
-                            .push_bind(event.key_id.clone())
-                            .push_bind(event.prev_hash.to_vec())
-                            .push_bind(event.hash.to_vec())
-                            .push_bind(event.body.clone());
-                    });
-                    insert.build().execute(&mut *tx).await.map_err(store_error)?;
+            async fn append_chained(&self, batch: &[PreparedEvent]) -> Result<(), StoreError> {
+                for _ in 0..MAX_APPEND_ATTEMPTS {
+                    let expected = match self.known_head.get() {
+                        Some(head) => head,
+                        None => self.head().await?,
+                    };
+                    let mut cursor = self.chainer.resume(expected.as_ref())?;
+                    let linked: Vec<StoredEvent> = batch.iter().map(|event| cursor.link(event)).collect();
+                    let new_head = cursor.head();
+                    let mut tx = begin_write(&self.pool).await.map_err(store_error)?;
+                    if !claim_head(&mut tx, expected.as_ref(), &new_head).await? {
+                        // Another writer appended since `expected`: re-read the head and re-chain.
+                        self.known_head.forget();
+                        continue;
+                    }
+                    for chunk in linked.chunks(INSERT_CHUNK) {
+                        let mut insert = QueryBuilder::<$db>::new(concat!(
+                            "INSERT INTO soc2_audit_events (",
+                            event_columns!(),
+                            ") "
+                        ));
+                        insert.push_values(chunk, |mut row, event| {
+                            row.push_bind(db_seq(event.seq))
+                                .push_bind(event.index.event_id.clone())
+                                .push_bind(event.index.occurred_at_us)
+                                .push_bind(event.index.action.clone())
+                                .push_bind(event.index.outcome.clone())
+                                .push_bind(event.key_id.clone())
+                                .push_bind(event.prev_hash.to_vec())
+                                .push_bind(event.hash.to_vec())
+                                .push_bind(event.body.clone());
+                        });
+                        insert.build().execute(&mut *tx).await.map_err(store_error)?;
+                    }
+                    tx.commit().await.map_err(store_error)?;
+                    self.known_head.set(new_head);
+                    return Ok(());
                 }
-                put_checkpoint(&mut tx, &cursor.head()).await?;
-                tx.commit().await.map_err(store_error)
+                Err(StoreError::Unavailable(
+                    format!("audit append lost the race for the chain head {MAX_APPEND_ATTEMPTS} times").into(),
+                ))
             }
 
             async fn already_stored(&self, event: &PreparedEvent) -> Result<bool, StoreError> {
@@ -81,14 +136,17 @@ macro_rules! sql_audit_store {
 
         #[async_trait]
         impl AuditSink for $store {
-            async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-                let prepared = events.iter().map(PreparedEvent::new).collect::<Result<Vec<_>, _>>()?;
-                let Some(first) = prepared.first().cloned() else {
+            async fn append(&self, batch: &[PreparedEvent]) -> Result<(), StoreError> {
+                let Some(first) = batch.first() else {
                     return Ok(());
                 };
-                match self.append_chained(prepared).await {
+                let result = self.append_chained(batch).await;
+                if result.is_err() {
+                    self.known_head.forget();
+                }
+                match result {
                     // A retried batch whose first attempt committed: batches are atomic, so it is all in.
-                    Err(StoreError::Conflict(_)) if self.already_stored(&first).await? => Ok(()),
+                    Err(StoreError::Conflict(_)) if self.already_stored(first).await? => Ok(()),
                     result => result,
                 }
             }
@@ -177,6 +235,41 @@ macro_rules! sql_audit_store {
             .await
             .map_err(store_error)?;
             row.map(Checkpoint::try_from).transpose()
+        }
+
+        /// Moves the head from `expected` to `new_head` if nobody else did first; taking the head
+        /// row is what serializes appenders. Returns false when another writer got there first.
+        async fn claim_head(
+            conn: &mut $conn,
+            expected: Option<&Checkpoint>,
+            new_head: &Checkpoint,
+        ) -> Result<bool, StoreError> {
+            let claimed = match expected {
+                None => sqlx::query(concat!(
+                    "INSERT INTO soc2_audit_checkpoints (",
+                    checkpoint_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind) DO NOTHING"
+                ))
+                .bind(new_head.kind.name())
+                .bind(db_seq(new_head.seq))
+                .bind(new_head.hash.to_vec())
+                .bind(new_head.key_id.clone())
+                .bind(new_head.mac.to_vec()),
+                Some(expected) => sqlx::query(concat!(
+                    "UPDATE soc2_audit_checkpoints SET seq = $1, hash = $2, key_id = $3, mac = $4",
+                    " WHERE kind = 'head' AND seq = $5 AND hash = $6"
+                ))
+                .bind(db_seq(new_head.seq))
+                .bind(new_head.hash.to_vec())
+                .bind(new_head.key_id.clone())
+                .bind(new_head.mac.to_vec())
+                .bind(db_seq(expected.seq))
+                .bind(expected.hash.to_vec()),
+            }
+            .execute(conn)
+            .await
+            .map_err(store_error)?;
+            Ok(claimed.rows_affected() == 1)
         }
 
         async fn put_checkpoint(conn: &mut $conn, checkpoint: &Checkpoint) -> Result<(), StoreError> {

@@ -18,13 +18,18 @@ use soc2_testkit::test_keys;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Connection, SqliteConnection};
+use time::macros::datetime;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-use time::macros::datetime;
 
 fn event(n: u64) -> AuditEvent {
-    AuditEvent::new(SdkAction::SessionRevoked, Outcome::Success, Actor::System, datetime!(2026-11-23 12:00 UTC))
-        .with_metadata("n", n)
+    AuditEvent::new(
+        SdkAction::SessionRevoked,
+        Outcome::Success,
+        Actor::System,
+        datetime!(2026-11-23 12:00 UTC),
+    )
+    .with_metadata("n", n)
 }
 
 /// Capacity 4, batches of 2, retries only when asked (flush), so the steps are deterministic.
@@ -50,11 +55,17 @@ async fn survive_outage(
 
     go_down().await;
     log.record(event(1)).unwrap();
-    assert_eq!(log.flush().await, Err(AuditError::Unavailable { buffered: 1 }));
+    assert_eq!(
+        log.flush().await,
+        Err(AuditError::Unavailable { buffered: 1 })
+    );
     for n in 2..=5 {
         log.record(event(n)).unwrap();
     }
-    assert_eq!(log.record(event(6)), Err(AuditError::BufferFull { capacity: 4 }));
+    assert_eq!(
+        log.record(event(6)),
+        Err(AuditError::BufferFull { capacity: 4 })
+    );
 
     come_back().await;
     log.flush().await.unwrap();
@@ -67,7 +78,9 @@ async fn survive_outage(
         .map(|s| s.event().unwrap().metadata()["n"].as_u64().unwrap())
         .collect();
     assert_eq!(numbers, [0, 1, 2, 3, 4, 5, 7]);
-    let verified = verify(store.as_ref(), keys, &VerifyRequest::all()).await.unwrap();
+    let verified = verify(store.as_ref(), keys, &VerifyRequest::all())
+        .await
+        .unwrap();
     assert_eq!(verified.checked, 7);
 }
 
@@ -75,12 +88,17 @@ async fn survive_outage(
 async fn sqlite_outage_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("audit.db").display());
-    sqlite::migrate(&sqlite::connect(&url).await.unwrap()).await.unwrap();
+    sqlite::migrate(&sqlite::connect(&url).await.unwrap())
+        .await
+        .unwrap();
     // Short busy timeout, so a write blocked by the outage fails quickly instead of waiting.
     let options = SqliteConnectOptions::from_str(&url)
         .unwrap()
         .busy_timeout(Duration::from_millis(100));
-    let pool = SqlitePoolOptions::new().connect_with(options.clone()).await.unwrap();
+    let pool = SqlitePoolOptions::new()
+        .connect_with(options.clone())
+        .await
+        .unwrap();
     let keys = test_keys("outage", 3);
     let store = Arc::new(sqlite::SqliteAuditStore::new(pool, &keys));
 
@@ -91,11 +109,17 @@ async fn sqlite_outage_loses_nothing() {
         &keys,
         async || {
             let mut blocker = blocker.lock().await;
-            sqlx::query("BEGIN EXCLUSIVE").execute(&mut *blocker).await.unwrap();
+            sqlx::query("BEGIN EXCLUSIVE")
+                .execute(&mut *blocker)
+                .await
+                .unwrap();
         },
         async || {
             let mut blocker = blocker.lock().await;
-            sqlx::query("ROLLBACK").execute(&mut *blocker).await.unwrap();
+            sqlx::query("ROLLBACK")
+                .execute(&mut *blocker)
+                .await
+                .unwrap();
         },
     )
     .await;
@@ -162,6 +186,12 @@ async fn postgres_outage_loses_nothing() {
     let keys = test_keys("outage", 4);
     let store = Arc::new(postgres::PgAuditStore::new(pool, &keys));
 
-    survive_outage(store, &keys, async || proxy.cut().await, async || proxy.restore()).await;
+    survive_outage(
+        store,
+        &keys,
+        async || proxy.cut().await,
+        async || proxy.restore(),
+    )
+    .await;
     schema.drop_schema().await;
 }

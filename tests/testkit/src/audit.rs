@@ -73,7 +73,9 @@ fn events(range: std::ops::Range<u64>) -> Vec<AuditEvent> {
 }
 
 async fn verify_all(store: &dyn AuditStore, keys: &KeyRing) -> Result<u64, VerifyError> {
-    verify(store, keys, &VerifyRequest::all()).await.map(|v| v.checked)
+    verify(store, keys, &VerifyRequest::all())
+        .await
+        .map(|v| v.checked)
 }
 
 async fn violation(store: &dyn AuditStore) -> (u64, ViolationKind) {
@@ -94,20 +96,26 @@ pub async fn appends_form_one_gapless_chain(backend: &impl AuditBackend) {
     let keys = keys();
     let store = backend.open(&keys).await;
     assert_eq!(store.head().await.unwrap(), None);
-    store.append(&events(0..1)).await.unwrap();
-    store.append(&events(1..6)).await.unwrap();
-    store.append(&[]).await.unwrap();
-    store.append(&events(6..8)).await.unwrap();
+    store.append_events(&events(0..1)).await.unwrap();
+    store.append_events(&events(1..6)).await.unwrap();
+    store.append_events(&[]).await.unwrap();
+    store.append_events(&events(6..8)).await.unwrap();
 
     let stored = store.read(0, 100).await.unwrap();
-    assert_eq!(stored.iter().map(|s| s.seq).collect::<Vec<_>>(), (1..=8).collect::<Vec<_>>());
+    assert_eq!(
+        stored.iter().map(|s| s.seq).collect::<Vec<_>>(),
+        (1..=8).collect::<Vec<_>>()
+    );
     assert_eq!(numbers(&stored), (0..8).collect::<Vec<_>>());
     assert_eq!(stored[0].prev_hash, soc2_audit::GENESIS_HASH);
     for pair in stored.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
     }
     let head = store.head().await.unwrap().unwrap();
-    assert_eq!((head.kind, head.seq, head.hash), (CheckpointKind::Head, 8, stored[7].hash));
+    assert_eq!(
+        (head.kind, head.seq, head.hash),
+        (CheckpointKind::Head, 8, stored[7].hash)
+    );
     assert_eq!(verify_all(store.as_ref(), &keys).await.unwrap(), 8);
 }
 
@@ -122,8 +130,14 @@ pub async fn stored_events_round_trip_exactly(backend: &impl AuditBackend) {
                 .with_request_id("req-1"),
         )
         .with_metadata("blob", "x".repeat(soc2_audit::MAX_METADATA_BYTES - 64))
-        .with_metadata("nested", serde_json::json!({"b": [1, 2.5, null], "a": true}));
-    store.append(std::slice::from_ref(&event)).await.unwrap();
+        .with_metadata(
+            "nested",
+            serde_json::json!({"b": [1, 2.5, null], "a": true}),
+        );
+    store
+        .append_events(std::slice::from_ref(&event))
+        .await
+        .unwrap();
     let stored = store.read(0, 10).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].event().unwrap(), event);
@@ -132,9 +146,12 @@ pub async fn stored_events_round_trip_exactly(backend: &impl AuditBackend) {
 
 pub async fn reads_page_in_seq_order(backend: &impl AuditBackend) {
     let store = backend.open(&keys()).await;
-    store.append(&events(0..25)).await.unwrap();
+    store.append_events(&events(0..25)).await.unwrap();
     let page = store.read(10, 7).await.unwrap();
-    assert_eq!(page.iter().map(|s| s.seq).collect::<Vec<_>>(), (11..=17).collect::<Vec<_>>());
+    assert_eq!(
+        page.iter().map(|s| s.seq).collect::<Vec<_>>(),
+        (11..=17).collect::<Vec<_>>()
+    );
     assert!(store.read(25, 10).await.unwrap().is_empty());
     assert_eq!(store.read(0, 0).await.unwrap().len(), 0);
 }
@@ -142,41 +159,75 @@ pub async fn reads_page_in_seq_order(backend: &impl AuditBackend) {
 pub async fn time_ranges_are_half_open(backend: &impl AuditBackend) {
     let store = backend.open(&keys()).await;
     store
-        .append(&[event_at(0, 0), event_at(1, 60), event_at(2, 120), event_at(3, 60)])
+        .append_events(&[
+            event_at(0, 0),
+            event_at(1, 60),
+            event_at(2, 120),
+            event_at(3, 60),
+        ])
         .await
         .unwrap();
     let range = TimeRange::new(T0 + Duration::minutes(60), T0 + Duration::minutes(120));
     let inside = store.read_range(&range, 0, 100).await.unwrap();
     assert_eq!(numbers(&inside), [1, 3]);
-    assert_eq!(numbers(&store.read_range(&range, 2, 100).await.unwrap()), [3]);
-    assert_eq!(store.first_seq_since(T0 + Duration::minutes(60)).await.unwrap(), Some(2));
-    assert_eq!(store.first_seq_since(T0 + Duration::minutes(121)).await.unwrap(), None);
+    assert_eq!(
+        numbers(&store.read_range(&range, 2, 100).await.unwrap()),
+        [3]
+    );
+    assert_eq!(
+        store
+            .first_seq_since(T0 + Duration::minutes(60))
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        store
+            .first_seq_since(T0 + Duration::minutes(121))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn rotated_keys_keep_verifying(backend: &impl AuditBackend) {
     let old = test_keys("2026-05", 1);
     let store = backend.open(&old).await;
-    store.append(&events(0..2)).await.unwrap();
+    store.append_events(&events(0..2)).await.unwrap();
     let rotated = test_keys("2026-11", 2)
         .with_key(KeyId::new("2026-05").unwrap(), [1; 32])
         .unwrap();
     let store = backend.open(&rotated).await;
-    store.append(&events(2..4)).await.unwrap();
+    store.append_events(&events(2..4)).await.unwrap();
 
     let stored = store.read(0, 10).await.unwrap();
     let key_ids: Vec<_> = stored.iter().map(|s| s.key_id.as_str()).collect();
     assert_eq!(key_ids, ["2026-05", "2026-05", "2026-11", "2026-11"]);
     assert_eq!(verify_all(store.as_ref(), &rotated).await.unwrap(), 4);
-    match verify(store.as_ref(), &test_keys("2026-11", 2), &VerifyRequest::all()).await {
-        Err(VerifyError::Violation(v)) => assert_eq!((v.seq, v.kind), (1, ViolationKind::UnknownKey)),
+    match verify(
+        store.as_ref(),
+        &test_keys("2026-11", 2),
+        &VerifyRequest::all(),
+    )
+    .await
+    {
+        Err(VerifyError::Violation(v)) => {
+            assert_eq!((v.seq, v.kind), (1, ViolationKind::UnknownKey))
+        }
         other => panic!("expected an unknown key, got {other:?}"),
     }
 }
 
 pub async fn wrong_key_fails_verification(backend: &impl AuditBackend) {
     let store = backend.open(&keys()).await;
-    store.append(&events(0..3)).await.unwrap();
-    let (seq, kind) = match verify(store.as_ref(), &test_keys("conformance", 0x43), &VerifyRequest::all()).await {
+    store.append_events(&events(0..3)).await.unwrap();
+    let (seq, kind) = match verify(
+        store.as_ref(),
+        &test_keys("conformance", 0x43),
+        &VerifyRequest::all(),
+    )
+    .await
+    {
         Err(VerifyError::Violation(v)) => (v.seq, v.kind),
         other => panic!("expected a violation, got {other:?}"),
     };
@@ -194,7 +245,7 @@ pub async fn concurrent_writers_share_one_chain(backend: &impl AuditBackend) {
             tokio::spawn(async move {
                 for batch in 0..20u64 {
                     let base = writer as u64 * 1000 + batch * 5;
-                    store.append(&events(base..base + 5)).await.unwrap();
+                    store.append_events(&events(base..base + 5)).await.unwrap();
                 }
             })
         })
@@ -214,29 +265,41 @@ pub async fn retried_batch_is_not_duplicated(backend: &impl AuditBackend) {
     let keys = keys();
     let store = backend.open(&keys).await;
     let batch = events(0..3);
-    store.append(&batch).await.unwrap();
+    store.append_events(&batch).await.unwrap();
     // The writer retries a batch whose commit it did not see acknowledged.
-    store.append(&batch).await.unwrap();
+    store.append_events(&batch).await.unwrap();
     assert_eq!(verify_all(store.as_ref(), &keys).await.unwrap(), 3);
 }
 
 pub async fn purge_keeps_the_rest_verifiable(backend: &impl AuditBackend) {
     let keys = keys();
     let store = backend.open(&keys).await;
-    let days: Vec<_> = (0..10).map(|day| event_at(day, day as i64 * 24 * 60)).collect();
-    store.append(&days).await.unwrap();
+    let days: Vec<_> = (0..10)
+        .map(|day| event_at(day, day as i64 * 24 * 60))
+        .collect();
+    store.append_events(&days).await.unwrap();
     let cutoff = T0 + Duration::days(5);
     let now = T0 + Duration::days(30);
 
-    let report = purge_before(store.as_ref(), &keys, cutoff, now).await.unwrap();
+    let report = purge_before(store.as_ref(), &keys, cutoff, now)
+        .await
+        .unwrap();
     assert_eq!((report.deleted, report.through_seq), (5, 5));
     let remaining = store.read(0, 100).await.unwrap();
     assert_eq!(remaining.first().map(|s| s.seq), Some(6));
-    assert_eq!(remaining.last().unwrap().event().unwrap().action().name(), "audit.retention.purged");
-    assert_eq!(store.anchor().await.unwrap().map(|a| (a.kind, a.seq)), Some((CheckpointKind::Anchor, 5)));
+    assert_eq!(
+        remaining.last().unwrap().event().unwrap().action().name(),
+        "audit.retention.purged"
+    );
+    assert_eq!(
+        store.anchor().await.unwrap().map(|a| (a.kind, a.seq)),
+        Some((CheckpointKind::Anchor, 5))
+    );
     assert_eq!(verify_all(store.as_ref(), &keys).await.unwrap(), 6);
 
-    let again = purge_before(store.as_ref(), &keys, cutoff, now).await.unwrap();
+    let again = purge_before(store.as_ref(), &keys, cutoff, now)
+        .await
+        .unwrap();
     assert_eq!((again.deleted, again.through_seq), (0, 5));
 }
 
@@ -248,50 +311,85 @@ pub async fn exports_jsonl_and_csv(backend: &impl AuditBackend) {
         Actor::anonymous(Some("=HYPERLINK(\"http://x\")")),
         T0 + Duration::minutes(5),
     );
-    store.append(&[event_at(0, 0), hostile, event_at(2, 10)]).await.unwrap();
+    store
+        .append_events(&[event_at(0, 0), hostile, event_at(2, 10)])
+        .await
+        .unwrap();
     let range = TimeRange::new(T0 + Duration::minutes(1), T0 + Duration::minutes(11));
 
     let mut jsonl = Vec::new();
-    assert_eq!(export(store.as_ref(), &range, ExportFormat::JsonLines, &mut jsonl).await.unwrap(), 2);
+    assert_eq!(
+        export(store.as_ref(), &range, ExportFormat::JsonLines, &mut jsonl)
+            .await
+            .unwrap(),
+        2
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(jsonl)
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert_eq!(lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
     assert_eq!(lines[1]["event"]["metadata"]["n"], 2);
     assert_eq!(lines[0]["prev_hash"].as_str().unwrap().len(), 64);
 
     let mut csv = Vec::new();
-    assert_eq!(export(store.as_ref(), &range, ExportFormat::Csv, &mut csv).await.unwrap(), 2);
+    assert_eq!(
+        export(store.as_ref(), &range, ExportFormat::Csv, &mut csv)
+            .await
+            .unwrap(),
+        2
+    );
     let csv = String::from_utf8(csv).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0], CSV_HEADER.join(","));
     assert!(rows[1].starts_with("2,"), "{}", rows[1]);
-    assert!(rows[1].contains(",anonymous,\"'=HYPERLINK(\"\"http://x\"\")\",auth.login.failed,"), "{}", rows[1]);
-    assert!(rows[2].contains(",CC6.1,\"{\"\"n\"\":2}\",conformance,"), "{}", rows[2]);
+    assert!(
+        rows[1].contains(",anonymous,\"'=HYPERLINK(\"\"http://x\"\")\",auth.login.failed,"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[2].contains(",CC6.1,\"{\"\"n\"\":2}\",conformance,"),
+        "{}",
+        rows[2]
+    );
 }
 
 /// Writes 5 events and returns the store, for the tamper cases.
 async fn five(backend: &impl AuditBackend) -> Arc<dyn AuditStore> {
     let store = backend.open(&keys()).await;
-    store.append(&events(0..5)).await.unwrap();
+    store.append_events(&events(0..5)).await.unwrap();
     assert_eq!(verify_all(store.as_ref(), &keys()).await.unwrap(), 5);
     store
 }
 
 pub async fn detects_modified_body(backend: &impl AuditTamper) {
     let store = five(backend).await;
-    let body = store.read(2, 1).await.unwrap()[0].body.replace("wrong password", "right password");
+    let body = store.read(2, 1).await.unwrap()[0]
+        .body
+        .replace("wrong password", "right password");
     backend.set_body(3, &body).await;
-    assert_eq!(violation(store.as_ref()).await, (3, ViolationKind::Modified));
+    assert_eq!(
+        violation(store.as_ref()).await,
+        (3, ViolationKind::Modified)
+    );
 }
 
 pub async fn detects_modified_index_column(backend: &impl AuditTamper) {
     let store = five(backend).await;
     backend.set_action_column(3, "auth.login.succeeded").await;
-    assert_eq!(violation(store.as_ref()).await, (3, ViolationKind::Modified));
+    assert_eq!(
+        violation(store.as_ref()).await,
+        (3, ViolationKind::Modified)
+    );
 }
 
 pub async fn detects_deleted_event(backend: &impl AuditTamper) {
@@ -303,21 +401,30 @@ pub async fn detects_deleted_event(backend: &impl AuditTamper) {
 pub async fn detects_reordered_events(backend: &impl AuditTamper) {
     let store = five(backend).await;
     backend.swap(3, 4).await;
-    assert_eq!(violation(store.as_ref()).await, (3, ViolationKind::Reordered));
+    assert_eq!(
+        violation(store.as_ref()).await,
+        (3, ViolationKind::Reordered)
+    );
 }
 
 pub async fn detects_truncated_tail(backend: &impl AuditTamper) {
     let store = five(backend).await;
     backend.delete_after(3).await;
-    assert_eq!(violation(store.as_ref()).await, (4, ViolationKind::TruncatedTail));
+    assert_eq!(
+        violation(store.as_ref()).await,
+        (4, ViolationKind::TruncatedTail)
+    );
 }
 
 pub async fn forged_head_stops_appends(backend: &impl AuditTamper) {
     let store = five(backend).await;
     backend.delete_after(3).await;
     backend.set_head_seq(3).await;
-    assert_eq!(violation(store.as_ref()).await, (3, ViolationKind::CheckpointInvalid));
-    let refused = store.append(&events(5..6)).await.unwrap_err();
+    assert_eq!(
+        violation(store.as_ref()).await,
+        (3, ViolationKind::CheckpointInvalid)
+    );
+    let refused = store.append_events(&events(5..6)).await.unwrap_err();
     assert!(matches!(refused, StoreError::Corrupt(_)), "{refused:?}");
 }
 
@@ -332,7 +439,9 @@ pub async fn external_head_catches_a_wiped_log(backend: &impl AuditTamper) {
     assert_eq!(verify_all(store.as_ref(), &keys).await.unwrap(), 0);
     let request = VerifyRequest::all().with_expected_head(kept_outside);
     match verify(store.as_ref(), &keys, &request).await {
-        Err(VerifyError::Violation(v)) => assert_eq!((v.seq, v.kind), (1, ViolationKind::TruncatedTail)),
+        Err(VerifyError::Violation(v)) => {
+            assert_eq!((v.seq, v.kind), (1, ViolationKind::TruncatedTail))
+        }
         other => panic!("expected a violation, got {other:?}"),
     }
 }

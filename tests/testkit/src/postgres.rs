@@ -46,7 +46,10 @@ impl TestSchema {
             Err(error) => panic!("cannot connect to {URL_VAR}={url}: {error}"),
         };
         let create = format!("CREATE SCHEMA {name}");
-        if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut admin).await {
+        if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+            .execute(&mut admin)
+            .await
+        {
             panic!("cannot create test schema: {error}");
         }
         record_run(test);
@@ -84,7 +87,11 @@ impl TestSchema {
     /// When the server cannot be reached.
     #[allow(clippy::panic)]
     pub async fn pool(&self) -> PgPool {
-        match PgPoolOptions::new().max_connections(4).connect_with(self.options()).await {
+        match PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(self.options())
+            .await
+        {
             Ok(pool) => pool,
             Err(error) => panic!("cannot open a pool on the test schema: {error}"),
         }
@@ -94,14 +101,22 @@ impl TestSchema {
     pub async fn drop_schema(&self) {
         if let Ok(mut admin) = PgConnection::connect(&self.url).await {
             let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                .execute(&mut admin)
+                .await;
         }
     }
 }
 
 fn record_run(test: &str) {
-    let Ok(path) = std::env::var(LOG_VAR) else { return };
-    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    let Ok(path) = std::env::var(LOG_VAR) else {
+        return;
+    };
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = writeln!(file, "{test}");
     }
 }

@@ -15,7 +15,10 @@ struct Memory(OnceCell<MemoryAuditStore>);
 #[async_trait]
 impl AuditBackend for Memory {
     async fn open(&self, keys: &KeyRing) -> Arc<dyn AuditStore> {
-        let shared = self.0.get_or_init(|| async { MemoryAuditStore::new(keys) }).await;
+        let shared = self
+            .0
+            .get_or_init(|| async { MemoryAuditStore::new(keys) })
+            .await;
         // A handle with the caller's keys on the same events, like a restarted instance.
         Arc::new(shared.with_keys(keys))
     }

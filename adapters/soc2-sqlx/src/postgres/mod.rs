@@ -3,7 +3,9 @@
 
 use soc2_core::StoreError;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::Migration;
 use crate::audit::sql_audit_store;
@@ -11,7 +13,7 @@ use crate::error::store_error;
 
 sql_audit_store!(
     /// The hash-chained audit store on PostgreSQL. Appends from any number of app instances are
-    /// serialized by a transaction-scoped advisory lock per schema, so they form one chain.
+    /// serialized by the head checkpoint row (a guarded update), so they form one chain.
     PgAuditStore,
     sqlx::Postgres,
     sqlx::PgPool,
@@ -30,9 +32,17 @@ const MIGRATIONS: &[Migration] = &[Migration {
 /// [`StoreError::Unavailable`] when the server cannot be reached, [`StoreError::Backend`] for a
 /// malformed URL or refused credentials.
 pub async fn connect(url: &str) -> Result<PgPool, StoreError> {
+    connect_with(PgConnectOptions::from_str(url).map_err(store_error)?).await
+}
+
+/// Opens a pool with explicit connect options (e.g. a `search_path` per tenant schema).
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_with(options: PgConnectOptions) -> Result<PgPool, StoreError> {
     PgPoolOptions::new()
         .max_connections(16)
-        .connect(url)
+        .connect_with(options)
         .await
         .map_err(store_error)
 }
@@ -85,14 +95,9 @@ pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     tx.commit().await.map_err(store_error)
 }
 
-/// Starts a transaction holding the schema's audit append lock until it ends, so the chain head
-/// read inside it cannot change before the commit (also when no head row exists yet).
+/// Starts an append transaction; the guarded head update inside it is the lock.
 async fn begin_write(
     pool: &PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.soc2_audit'))")
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    pool.begin().await
 }

@@ -111,8 +111,8 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     tx.commit().await.map_err(store_error)
 }
 
-/// Starts a write transaction that holds SQLite's single writer lock from its first statement,
-/// so the chain head read inside it cannot change before the commit.
+/// Starts a write transaction that holds SQLite's single writer lock from the start, so a
+/// waiting writer queues on the busy timeout instead of failing on a stale WAL snapshot.
 async fn begin_write(
     pool: &SqlitePool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {

@@ -14,7 +14,10 @@ use sqlx::AnyPool;
 
 /// A database a test owns: a SQLite file in a temporary directory, or a PostgreSQL schema.
 pub(crate) enum SqlBackend {
-    Sqlite { _dir: tempfile::TempDir, url: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
     Postgres(TestSchema),
 }
 
@@ -22,7 +25,9 @@ impl SqlBackend {
     pub(crate) async fn sqlite() -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("audit.db").display());
-        sqlite::migrate(&sqlite::connect(&url).await.unwrap()).await.unwrap();
+        sqlite::migrate(&sqlite::connect(&url).await.unwrap())
+            .await
+            .unwrap();
         Some(Self::Sqlite { _dir: dir, url })
     }
 
@@ -38,7 +43,11 @@ impl SqlBackend {
         let url = match self {
             Self::Sqlite { url, .. } => url.clone(),
             Self::Postgres(schema) => {
-                format!("{}?options=-c%20search_path%3D{}", schema.url(), schema.name())
+                format!(
+                    "{}?options=-c%20search_path%3D{}",
+                    schema.url(),
+                    schema.name()
+                )
             }
         };
         AnyPool::connect(&url).await.unwrap()
@@ -59,10 +68,13 @@ impl SqlBackend {
 impl AuditBackend for SqlBackend {
     async fn open(&self, keys: &KeyRing) -> Arc<dyn AuditStore> {
         match self {
-            Self::Sqlite { url, .. } => {
-                Arc::new(sqlite::SqliteAuditStore::new(sqlite::connect(url).await.unwrap(), keys))
+            Self::Sqlite { url, .. } => Arc::new(sqlite::SqliteAuditStore::new(
+                sqlite::connect(url).await.unwrap(),
+                keys,
+            )),
+            Self::Postgres(schema) => {
+                Arc::new(postgres::PgAuditStore::new(schema.pool().await, keys))
             }
-            Self::Postgres(schema) => Arc::new(postgres::PgAuditStore::new(schema.pool().await, keys)),
         }
     }
 
@@ -96,26 +108,44 @@ impl AuditTamper for SqlBackend {
     }
 
     async fn delete(&self, seq: u64) {
-        self.execute("DELETE FROM soc2_audit_events WHERE seq = $1", &[seq as i64]).await;
+        self.execute(
+            "DELETE FROM soc2_audit_events WHERE seq = $1",
+            &[seq as i64],
+        )
+        .await;
     }
 
     async fn delete_after(&self, seq: u64) {
-        self.execute("DELETE FROM soc2_audit_events WHERE seq > $1", &[seq as i64]).await;
+        self.execute(
+            "DELETE FROM soc2_audit_events WHERE seq > $1",
+            &[seq as i64],
+        )
+        .await;
     }
 
     async fn swap(&self, a: u64, b: u64) {
         let (a, b) = (a as i64, b as i64);
-        self.execute("UPDATE soc2_audit_events SET seq = -1 WHERE seq = $1", &[a]).await;
-        self.execute("UPDATE soc2_audit_events SET seq = $1 WHERE seq = $2", &[a, b]).await;
-        self.execute("UPDATE soc2_audit_events SET seq = $1 WHERE seq = -1", &[b]).await;
-    }
-
-    async fn set_head_seq(&self, seq: u64) {
-        self.execute("UPDATE soc2_audit_checkpoints SET seq = $1 WHERE kind = 'head'", &[seq as i64])
+        self.execute("UPDATE soc2_audit_events SET seq = -1 WHERE seq = $1", &[a])
+            .await;
+        self.execute(
+            "UPDATE soc2_audit_events SET seq = $1 WHERE seq = $2",
+            &[a, b],
+        )
+        .await;
+        self.execute("UPDATE soc2_audit_events SET seq = $1 WHERE seq = -1", &[b])
             .await;
     }
 
+    async fn set_head_seq(&self, seq: u64) {
+        self.execute(
+            "UPDATE soc2_audit_checkpoints SET seq = $1 WHERE kind = 'head'",
+            &[seq as i64],
+        )
+        .await;
+    }
+
     async fn delete_checkpoints(&self) {
-        self.execute("DELETE FROM soc2_audit_checkpoints", &[]).await;
+        self.execute("DELETE FROM soc2_audit_checkpoints", &[])
+            .await;
     }
 }

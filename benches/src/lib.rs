@@ -1,0 +1,111 @@
+//! Shared fixtures for the soc2-rs benchmarks.
+
+use soc2_audit::{Actor, AuditEvent, Outcome, SdkAction, Target};
+use soc2_core::{RequestContext, UserId};
+use time::OffsetDateTime;
+
+/// A typical login-failure event: actor, target, reason, request context and metadata.
+#[must_use]
+pub fn typical_event(n: u64) -> AuditEvent {
+    AuditEvent::new(
+        SdkAction::LoginFailed,
+        Outcome::Failure,
+        Actor::anonymous(Some("alice@example.com")),
+        OffsetDateTime::now_utc(),
+    )
+    .with_target(Target::new("user", &UserId::new_v7().to_string()))
+    .with_reason("wrong password")
+    .with_context(
+        RequestContext::new()
+            .with_client_ip(std::net::IpAddr::from([203, 0, 113, 9]))
+            .with_user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+            .with_request_id("4bf92f3577b34da6a3ce929d0e0e4736"),
+    )
+    .with_metadata("attempt", n)
+    .with_metadata("factor", "password")
+}
+
+/// A row of the audit table, ready for a raw insert that bypasses the SDK.
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    seq: i64,
+    event_id: String,
+    occurred_at_us: i64,
+    action: String,
+    outcome: String,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+    body: String,
+}
+
+impl RawRow {
+    /// The event JSON.
+    #[must_use]
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+}
+
+/// `count` rows with the same content the SDK would store for `typical_event`, numbered from
+/// `first_seq` (serialization happens here, outside any timing).
+#[must_use]
+pub fn raw_rows(first_seq: i64, count: usize) -> Vec<RawRow> {
+    (0..count)
+        .map(|i| {
+            let event = typical_event(i as u64);
+            let prepared =
+                soc2_audit::PreparedEvent::new(&event).unwrap_or_else(|_| unreachable_event());
+            RawRow {
+                seq: first_seq + i as i64,
+                event_id: prepared.index.event_id,
+                occurred_at_us: prepared.index.occurred_at_us,
+                action: prepared.index.action,
+                outcome: prepared.index.outcome,
+                prev_hash: vec![0x11; 32],
+                hash: vec![0x22; 32],
+                body: prepared.body,
+            }
+        })
+        .collect()
+}
+
+#[allow(clippy::panic)]
+fn unreachable_event() -> ! {
+    panic!("a typical event always serializes")
+}
+
+/// One transaction with one multi-row `INSERT` of `rows` into `soc2_audit_events`: the
+/// baseline an SDK append is compared with.
+///
+/// # Errors
+/// Whatever the database reports.
+pub async fn raw_batched_insert<DB>(
+    pool: &sqlx::Pool<DB>,
+    rows: &[RawRow],
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Vec<u8>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let mut tx = pool.begin().await?;
+    let mut insert = sqlx::QueryBuilder::<DB>::new(
+        "INSERT INTO soc2_audit_events (seq, event_id, occurred_at_us, action, outcome, key_id, prev_hash, hash, body) ",
+    );
+    insert.push_values(rows, |mut row, raw| {
+        row.push_bind(raw.seq)
+            .push_bind(raw.event_id.clone())
+            .push_bind(raw.occurred_at_us)
+            .push_bind(raw.action.clone())
+            .push_bind(raw.outcome.clone())
+            .push_bind("raw".to_owned())
+            .push_bind(raw.prev_hash.clone())
+            .push_bind(raw.hash.clone())
+            .push_bind(raw.body.clone());
+    });
+    insert.build().execute(&mut *tx).await?;
+    tx.commit().await
+}
