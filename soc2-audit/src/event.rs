@@ -237,7 +237,8 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// A new event with a fresh UUIDv7, stamped `occurred_at` (in UTC, to the microsecond, the
-    /// precision every store keeps) and the action's default criteria.
+    /// precision every store keeps, within years 0000-9999, the range RFC 3339 can write) and
+    /// the action's default criteria.
     #[must_use]
     pub fn new(
         action: impl Into<Action>,
@@ -248,7 +249,7 @@ impl AuditEvent {
         let action = action.into();
         Self {
             id: EventId::new_v7(),
-            occurred_at: to_micros(occurred_at),
+            occurred_at: normalize_time(occurred_at),
             actor,
             criteria: action.default_criteria().to_vec(),
             action,
@@ -396,8 +397,12 @@ pub fn micros(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
 }
 
-fn to_micros(at: OffsetDateTime) -> OffsetDateTime {
-    let at = at.to_offset(time::UtcOffset::UTC);
+/// UTC, whole microseconds, clamped to the years RFC 3339 can represent, so every event
+/// serializes (a clock set to year -1 is a broken clock, not a reason to lose the event).
+fn normalize_time(at: OffsetDateTime) -> OffsetDateTime {
+    let earliest = time::macros::datetime!(0000-01-01 00:00 UTC);
+    let latest = time::macros::datetime!(9999-12-31 23:59:59.999999 UTC);
+    let at = at.to_offset(time::UtcOffset::UTC).clamp(earliest, latest);
     at.replace_nanosecond(at.nanosecond() / 1000 * 1000)
         .unwrap_or(at)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::writer::{WriterState, run_writer};
-use crate::{AuditEvent, AuditSink, PreparedEvent};
+use crate::{AuditEvent, AuditSink};
 
 /// Tuning of the audit writer. The defaults favour never losing an event over latency.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub enum ConfigError {
 impl AuditLogConfig {
     /// Events buffered while the sink is slow or down (default 10,000), besides the batch being
     /// written. Past it, `record` fails so the caller can fail closed. Memory held is about
-    /// (capacity + max batch) × serialized event size (under 10 KiB each, typically 0.5 KiB).
+    /// (capacity + max batch) × event size (under 10 KiB each, typically 1 KiB).
     ///
     /// # Errors
     /// [`ConfigError::Zero`] for 0.
@@ -104,9 +104,6 @@ pub enum AuditError {
     /// The log was shut down (or its writer task ended).
     #[error("audit log is shut down")]
     Closed,
-    /// The event cannot be serialized (e.g. a timestamp outside years 0000-9999).
-    #[error("audit event cannot be serialized: {0}")]
-    Unserializable(String),
 }
 
 /// Counters for health checks.
@@ -122,14 +119,13 @@ pub struct AuditLogStats {
 
 /// The audit log handle. Clone it freely; all clones feed one writer task.
 ///
-/// [`AuditLog::record`] serializes the event on the caller's thread and enqueues it into a
-/// bounded channel, never waiting: about a microsecond on the request path. Serializing there
-/// spreads that work over the request threads and lets it overlap the writer's database
-/// round-trips. The writer batches by size and time and appends to the sink, retrying a failed
-/// batch (in order, losing nothing) until the sink returns.
+/// [`AuditLog::record`] only enqueues into a bounded channel and never waits: well under a
+/// microsecond on the request path. The writer serializes, batches by size and time, and
+/// appends to the sink, retrying a failed batch (in order, losing nothing) until the sink
+/// returns.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
-    sender: mpsc::Sender<PreparedEvent>,
+    sender: mpsc::Sender<AuditEvent>,
     shared: Arc<Shared>,
 }
 
@@ -171,18 +167,15 @@ impl AuditLog {
         Self { sender, shared }
     }
 
-    /// Serializes `event` and enqueues it for writing. Never waits.
+    /// Enqueues `event` for writing. Never waits.
     ///
     /// # Errors
-    /// [`AuditError::BufferFull`] when the buffer is full, [`AuditError::Closed`] after
-    /// shutdown and [`AuditError::Unserializable`] for an event that cannot be stored: the
-    /// caller must not go ahead with the audited action.
+    /// [`AuditError::BufferFull`] when the buffer is full and [`AuditError::Closed`] after
+    /// shutdown: the caller must not go ahead with the audited action.
     pub fn record(&self, event: AuditEvent) -> Result<(), AuditError> {
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(AuditError::Closed);
         }
-        let event = PreparedEvent::new(&event)
-            .map_err(|error| AuditError::Unserializable(error.to_string()))?;
         match self.sender.try_send(event) {
             Ok(()) => {
                 self.shared.recorded.fetch_add(1, Ordering::AcqRel);

@@ -10,8 +10,8 @@ use crate::{AuditEvent, Checkpoint, PreparedEvent, StoredEvent, micros};
 
 /// A destination for batches of audit events (a store, a file, `tracing`).
 ///
-/// Events arrive serialized ([`PreparedEvent`]): [`crate::AuditLog::record`] serializes on the
-/// caller's thread, so the writer's time goes to the sink alone.
+/// Events arrive serialized ([`PreparedEvent`]): the body that a chained sink hashes and stores
+/// verbatim, with the columns stores index.
 ///
 /// `append` is all-or-nothing: on error nothing of the batch may be kept, because the writer
 /// retries the same batch in order. A retried batch whose first attempt was in fact stored (a

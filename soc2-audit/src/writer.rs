@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::log::Shared;
-use crate::{AuditLogConfig, AuditSink, PreparedEvent};
+use crate::{AuditEvent, AuditLogConfig, AuditSink, PreparedEvent};
 
 /// What the writer reports to `flush` and `stats`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,7 +22,7 @@ pub(crate) struct WriterState {
 
 pub(crate) async fn run_writer(
     sink: Arc<dyn AuditSink>,
-    mut receiver: mpsc::Receiver<PreparedEvent>,
+    mut receiver: mpsc::Receiver<AuditEvent>,
     config: AuditLogConfig,
     state: watch::Sender<WriterState>,
     shared: Arc<Shared>,
@@ -70,19 +70,21 @@ pub(crate) async fn run_writer(
     }
 }
 
-/// Waits for at least one event, then gathers more until the batch is full, `max_delay` has
-/// passed, or a waiting flush's events are all in the batch. Returns false once the channel is
-/// closed and drained.
+/// Waits for at least one event, then gathers (and serializes) more until the batch is full,
+/// `max_delay` has passed, or a waiting flush's events are all in the batch. Returns false once
+/// the channel is closed and drained.
 async fn fill_batch(
-    receiver: &mut mpsc::Receiver<PreparedEvent>,
+    receiver: &mut mpsc::Receiver<AuditEvent>,
     batch: &mut Vec<PreparedEvent>,
     persisted: u64,
     config: &AuditLogConfig,
     shared: &Shared,
 ) -> bool {
-    if receiver.recv_many(batch, config.max_batch).await == 0 {
+    let mut incoming = Vec::with_capacity(config.max_batch);
+    if receiver.recv_many(&mut incoming, config.max_batch).await == 0 {
         return false;
     }
+    prepare_into(batch, &mut incoming);
     let deadline = Instant::now() + config.max_delay;
     // A flush is waiting for events up to `flush_target`; once they are all in hand, waiting
     // for more would only delay it. (A nudge left over from an earlier flush changes nothing.)
@@ -94,10 +96,32 @@ async fn fill_batch(
         let room = config.max_batch - batch.len();
         tokio::select! {
             biased;
-            received = receiver.recv_many(batch, room) => if received == 0 { break },
+            received = receiver.recv_many(&mut incoming, room) => {
+                if received == 0 {
+                    break;
+                }
+                prepare_into(batch, &mut incoming);
+            }
             () = shared.nudge.notified() => {}
             () = sleep_until(deadline) => break,
         }
     }
     true
+}
+
+/// Serializes `incoming` onto the end of `batch`.
+fn prepare_into(batch: &mut Vec<PreparedEvent>, incoming: &mut Vec<AuditEvent>) {
+    for event in incoming.drain(..) {
+        match PreparedEvent::new(&event) {
+            Ok(prepared) => batch.push(prepared),
+            // Not expected: `AuditEvent::new` keeps every field serializable. Say so loudly.
+            Err(error) => tracing::error!(
+                target: "soc2::audit",
+                %error,
+                event_id = %event.id(),
+                action = event.action().name(),
+                "audit event could not be serialized and was not stored"
+            ),
+        }
+    }
 }

@@ -176,18 +176,26 @@ async fn parallel_recorders_share_one_gapless_chain() {
 }
 
 #[tokio::test]
-async fn an_event_that_cannot_be_stored_is_refused_at_record() {
-    let store = MemoryAuditStore::new(&keys());
+async fn events_from_a_broken_clock_are_still_stored() {
+    let keys = keys();
+    let store = MemoryAuditStore::new(&keys);
     let log = AuditLog::start(Arc::new(store.clone()), AuditLogConfig::default());
-    // RFC 3339 has no negative years: the caller learns at once, nothing is half-written.
+    // RFC 3339 has no negative years: the time is clamped, the event is kept.
     let ancient = AuditEvent::new(
         SdkAction::LoginFailed,
         Outcome::Failure,
         Actor::System,
-        datetime!(-0001-01-01 00:00 UTC),
+        datetime!(-0001-06-01 00:00 UTC),
     );
-    assert!(matches!(log.record(ancient), Err(AuditError::Unserializable(_))));
-    log.record(event(1)).unwrap();
+    assert_eq!(ancient.occurred_at(), datetime!(0000-01-01 00:00 UTC));
+    log.record(ancient).unwrap();
     log.flush().await.unwrap();
     assert_eq!(store.len(), 1);
+    assert_eq!(
+        verify(&store, &keys, &VerifyRequest::all())
+            .await
+            .unwrap()
+            .checked,
+        1
+    );
 }

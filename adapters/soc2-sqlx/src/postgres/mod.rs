@@ -1,5 +1,4 @@
-//! PostgreSQL, for production and many app instances: writers serialized by a transaction-scoped
-//! advisory lock per schema.
+//! PostgreSQL, for production and many app instances.
 
 use soc2_core::StoreError;
 use sqlx::PgPool;
