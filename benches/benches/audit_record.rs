@@ -100,9 +100,7 @@ fn record(c: &mut Criterion) {
                 iters,
                 &event,
                 &|event| {
-                    sender
-                        .try_send(serde_json::to_string(&event).unwrap())
-                        .unwrap();
+                    sender.try_send(event).unwrap();
                     sent.fetch_add(1, Ordering::Relaxed);
                 },
                 &|| {

@@ -193,6 +193,7 @@ pub struct Checkpoint {
 #[derive(Debug)]
 pub struct Chainer {
     active: String,
+    active_key: hmac::Key,
     keys: BTreeMap<String, hmac::Key>,
 }
 
@@ -226,6 +227,7 @@ impl Chainer {
             .collect();
         Self {
             active: keys.active_id().to_string(),
+            active_key: hmac::Key::new(hmac::HMAC_SHA256, keys.active_key()),
             keys: keys_by_id,
         }
     }
@@ -233,40 +235,34 @@ impl Chainer {
     /// The MAC of an event body under `key_id`, or `None` when the ring lacks that key.
     #[must_use]
     pub fn event_mac(&self, key_id: &str, prev_hash: &ChainHash, body: &str) -> Option<ChainHash> {
-        let key = self.keys.get(key_id)?;
-        let mut ctx = hmac::Context::with_key(key);
-        ctx.update(EVENT_DOMAIN);
-        update_with_len(&mut ctx, key_id.as_bytes());
-        ctx.update(prev_hash);
-        ctx.update(body.as_bytes());
-        Some(to_hash(ctx.sign().as_ref()))
+        Some(event_mac(self.keys.get(key_id)?, key_id, prev_hash, body))
     }
 
     /// Signs a checkpoint with the active key.
     #[must_use]
     pub fn sign_checkpoint(&self, kind: CheckpointKind, seq: u64, hash: ChainHash) -> Checkpoint {
-        let mac = self
-            .checkpoint_mac(&self.active, kind, seq, &hash)
-            .unwrap_or(GENESIS_HASH);
         Checkpoint {
             kind,
             seq,
             hash,
+            mac: checkpoint_mac(&self.active_key, &self.active, kind, seq, &hash),
             key_id: self.active.clone(),
-            mac,
         }
     }
 
     /// True when `checkpoint` was signed by a key of the ring and is unmodified.
     #[must_use]
     pub fn checkpoint_is_valid(&self, checkpoint: &Checkpoint) -> bool {
-        self.checkpoint_mac(
-            &checkpoint.key_id,
-            checkpoint.kind,
-            checkpoint.seq,
-            &checkpoint.hash,
-        )
-        .is_some_and(|mac| bool::from(mac.ct_eq(&checkpoint.mac)))
+        self.keys.get(&checkpoint.key_id).is_some_and(|key| {
+            let mac = checkpoint_mac(
+                key,
+                &checkpoint.key_id,
+                checkpoint.kind,
+                checkpoint.seq,
+                &checkpoint.hash,
+            );
+            bool::from(mac.ct_eq(&checkpoint.mac))
+        })
     }
 
     /// Starts appending after `head` (a missing head is the empty chain).
@@ -290,23 +286,6 @@ impl Chainer {
             hash,
         }
     }
-
-    fn checkpoint_mac(
-        &self,
-        key_id: &str,
-        kind: CheckpointKind,
-        seq: u64,
-        hash: &ChainHash,
-    ) -> Option<ChainHash> {
-        let key = self.keys.get(key_id)?;
-        let mut ctx = hmac::Context::with_key(key);
-        ctx.update(CHECKPOINT_DOMAIN);
-        update_with_len(&mut ctx, kind.name().as_bytes());
-        ctx.update(&seq.to_be_bytes());
-        ctx.update(hash);
-        update_with_len(&mut ctx, key_id.as_bytes());
-        Some(to_hash(ctx.sign().as_ref()))
-    }
 }
 
 /// The end of a chain being extended inside one atomic append.
@@ -321,10 +300,7 @@ impl ChainCursor<'_> {
     /// Links `event` after the current end and moves the end to it.
     pub fn link(&mut self, event: &PreparedEvent) -> StoredEvent {
         let key_id = self.chainer.active.clone();
-        let hash = self
-            .chainer
-            .event_mac(&key_id, &self.hash, &event.body)
-            .unwrap_or(GENESIS_HASH);
+        let hash = event_mac(&self.chainer.active_key, &key_id, &self.hash, &event.body);
         self.seq += 1;
         let stored = StoredEvent {
             seq: self.seq,
@@ -344,6 +320,34 @@ impl ChainCursor<'_> {
         self.chainer
             .sign_checkpoint(CheckpointKind::Head, self.seq, self.hash)
     }
+}
+
+/// `HMAC-SHA256(key, "soc2-audit/v1/event" || len(key_id) || key_id || prev_hash || body)`.
+fn event_mac(key: &hmac::Key, key_id: &str, prev_hash: &ChainHash, body: &str) -> ChainHash {
+    let mut ctx = hmac::Context::with_key(key);
+    ctx.update(EVENT_DOMAIN);
+    update_with_len(&mut ctx, key_id.as_bytes());
+    ctx.update(prev_hash);
+    ctx.update(body.as_bytes());
+    to_hash(ctx.sign().as_ref())
+}
+
+/// `HMAC-SHA256(key, "soc2-audit/v1/checkpoint" || len(kind) || kind || seq || hash ||
+/// len(key_id) || key_id)`.
+fn checkpoint_mac(
+    key: &hmac::Key,
+    key_id: &str,
+    kind: CheckpointKind,
+    seq: u64,
+    hash: &ChainHash,
+) -> ChainHash {
+    let mut ctx = hmac::Context::with_key(key);
+    ctx.update(CHECKPOINT_DOMAIN);
+    update_with_len(&mut ctx, kind.name().as_bytes());
+    ctx.update(&seq.to_be_bytes());
+    ctx.update(hash);
+    update_with_len(&mut ctx, key_id.as_bytes());
+    to_hash(ctx.sign().as_ref())
 }
 
 /// Converts a stored byte column into a chain hash.

@@ -80,16 +80,21 @@ pub enum KeyRingError {
 /// file (see [`KeyRing::parse`]), never from the database they protect.
 pub struct KeyRing {
     active: KeyId,
-    keys: BTreeMap<KeyId, Secret<[u8; KEY_LEN]>>,
+    /// The active key, also in `keys`; held apart so signing never looks it up.
+    active_key: Arc<Secret<[u8; KEY_LEN]>>,
+    keys: BTreeMap<KeyId, Arc<Secret<[u8; KEY_LEN]>>>,
 }
 
 impl KeyRing {
     /// A ring with one key, which is active.
     #[must_use]
     pub fn single(id: KeyId, key: [u8; KEY_LEN]) -> Self {
-        let mut keys = BTreeMap::new();
-        keys.insert(id.clone(), Secret::new(key));
-        Self { active: id, keys }
+        let key = Arc::new(Secret::new(key));
+        Self {
+            keys: BTreeMap::from([(id.clone(), Arc::clone(&key))]),
+            active: id,
+            active_key: key,
+        }
     }
 
     /// Parses `id=base64key` entries separated by commas, semicolons or newlines; the first
@@ -100,7 +105,7 @@ impl KeyRing {
     /// # Errors
     /// A [`KeyRingError`] naming the bad entry (never its key).
     pub fn parse(spec: &str) -> Result<Self, KeyRingError> {
-        let mut active = None;
+        let mut active: Option<(KeyId, Arc<Secret<[u8; KEY_LEN]>>)> = None;
         let mut keys = BTreeMap::new();
         let entries = spec
             .split(['\n', ',', ';'])
@@ -116,11 +121,16 @@ impl KeyRing {
             if keys.contains_key(&id) {
                 return Err(KeyRingError::DuplicateId(id.to_string()));
             }
-            active.get_or_insert_with(|| id.clone());
-            keys.insert(id, Secret::new(key));
+            let key = Arc::new(Secret::new(key));
+            active.get_or_insert_with(|| (id.clone(), Arc::clone(&key)));
+            keys.insert(id, key);
         }
-        let active = active.ok_or(KeyRingError::Empty)?;
-        Ok(Self { active, keys })
+        let (active, active_key) = active.ok_or(KeyRingError::Empty)?;
+        Ok(Self {
+            active,
+            active_key,
+            keys,
+        })
     }
 
     /// Adds an older key that still verifies but does not sign.
@@ -131,7 +141,7 @@ impl KeyRing {
         if self.keys.contains_key(&id) {
             return Err(KeyRingError::DuplicateId(id.to_string()));
         }
-        self.keys.insert(id, Secret::new(key));
+        self.keys.insert(id, Arc::new(Secret::new(key)));
         Ok(self)
     }
 
@@ -140,9 +150,11 @@ impl KeyRing {
     /// # Errors
     /// [`KeyRingError::UnknownId`] when no key has that id.
     pub fn with_active(mut self, id: &KeyId) -> Result<Self, KeyRingError> {
-        if !self.keys.contains_key(id) {
-            return Err(KeyRingError::UnknownId(id.to_string()));
-        }
+        let key = self
+            .keys
+            .get(id)
+            .ok_or_else(|| KeyRingError::UnknownId(id.to_string()))?;
+        self.active_key = Arc::clone(key);
         self.active = id.clone();
         Ok(self)
     }
@@ -156,17 +168,14 @@ impl KeyRing {
     /// The active key.
     #[must_use]
     pub fn active_key(&self) -> &[u8; KEY_LEN] {
-        // The constructor guarantees the active id is present; fall back defensively anyway.
-        self.keys
-            .get(&self.active)
-            .map_or(&[0; KEY_LEN], |key| key.expose_secret())
+        self.active_key.expose_secret()
     }
 
     /// The key with `id`, if the ring holds it.
     #[must_use]
     pub fn get(&self, id: &str) -> Option<&[u8; KEY_LEN]> {
         let id = KeyId::new(id).ok()?;
-        self.keys.get(&id).map(Secret::expose_secret)
+        self.keys.get(&id).map(|key| key.expose_secret())
     }
 
     /// Every key id in the ring, in sorted order.
@@ -268,6 +277,7 @@ mod tests {
             .unwrap();
         assert_eq!(ring.active_id(), &new);
         assert_eq!(ring.get("old"), Some(&[1; KEY_LEN]));
+        assert_eq!(ring.active_key(), &[2; KEY_LEN]);
         assert!(ring.with_active(&KeyId::new("gone").unwrap()).is_err());
     }
 
