@@ -1,5 +1,7 @@
 //! `soc2ctl` run as a process against real SQLite (and PostgreSQL when configured) logs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::{Command, Output};
 
 use soc2_audit::{Actor, AuditEvent, AuditSink, Outcome, SdkAction};

@@ -1,5 +1,7 @@
 //! The audit conformance suite on the in-memory store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
