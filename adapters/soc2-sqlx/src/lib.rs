@@ -2,6 +2,7 @@
 
 mod audit;
 mod error;
+mod migrate;
 mod rows;
 
 #[cfg(feature = "postgres")]
@@ -11,11 +12,3 @@ pub mod sqlite;
 
 /// The largest number of events inserted by one statement (bind-parameter limits).
 const INSERT_CHUNK: usize = 1000;
-
-/// One schema migration, embedded in the binary.
-#[derive(Debug, Clone, Copy)]
-struct Migration {
-    version: i64,
-    name: &'static str,
-    sql: &'static str,
-}

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use soc2_core::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, SqlitePool};
+use sqlx::SqlitePool;
 
-use crate::Migration;
 use crate::audit::sql_audit_store;
 use crate::error::store_error;
+use crate::migrate::{Migration, sql_migrate};
+
+sql_migrate!(SqlitePool, "sqlite");
 
 sql_audit_store!(
     /// The hash-chained audit store on SQLite. Appends from several pools or processes on the
@@ -63,58 +65,17 @@ async fn open(url: &str, create: bool) -> Result<SqlitePool, StoreError> {
         .map_err(store_error)
 }
 
-/// Applies every soc2-rs migration not yet applied, all in one transaction. Safe to call from
-/// several processes at start-up: `BEGIN IMMEDIATE` lets one at a time in.
-///
-/// Migrations are tracked in `soc2_migrations`, apart from the host's own migration table.
-///
-/// # Errors
-/// A [`StoreError`] when the database cannot be written or a migration fails (then nothing is
-/// applied).
-pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    let mut conn = pool.acquire().await.map_err(store_error)?;
-    let mut tx = conn
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(store_error)?;
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS soc2_migrations (
-             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(store_error)?;
-    for migration in MIGRATIONS {
-        let applied: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM soc2_migrations WHERE version = ?")
-                .bind(migration.version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(store_error)?;
-        if applied.is_some() {
-            continue;
-        }
-        sqlx::raw_sql(migration.sql)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        sqlx::query(
-            "INSERT INTO soc2_migrations (version, name, applied_at) VALUES (?, ?, datetime('now'))",
-        )
-        .bind(migration.version)
-        .bind(migration.name)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        tracing::info!(target: "soc2::sqlx", version = migration.version, name = migration.name, "applying SQLite migration");
-    }
-    tx.commit().await.map_err(store_error)
-}
-
 /// Starts a write transaction that holds SQLite's single writer lock from the start, so a
 /// waiting writer queues on the busy timeout instead of failing on a stale WAL snapshot.
 async fn begin_write(
     pool: &SqlitePool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Migrations take the same writer lock as appends.
+async fn begin_migration(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    begin_write(pool).await
 }

@@ -1,0 +1,71 @@
+//! The migration runner, written once and expanded per database by [`sql_migrate!`].
+//!
+//! Migrations are tracked in `soc2_migrations`, apart from the host's own migration table, and
+//! all pending ones are applied in one transaction that each database module opens with
+//! `begin_migration(pool)`, which also keeps concurrent starters out until it ends.
+
+/// One schema migration, embedded in the binary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Migration {
+    pub(crate) version: i64,
+    pub(crate) name: &'static str,
+    pub(crate) sql: &'static str,
+}
+
+/// Defines `pub async fn migrate(pool: &$pool)` applying `MIGRATIONS`.
+macro_rules! sql_migrate {
+    ($pool:ty, $database:literal) => {
+        /// Applies every soc2-rs migration not yet applied, all in one transaction (then
+        /// nothing is applied when one fails). Safe to call from every instance at start-up:
+        /// one runs them, the others wait and find nothing left to do.
+        ///
+        /// Migrations are tracked in `soc2_migrations`, apart from the host's own table.
+        ///
+        /// # Errors
+        /// A [`StoreError`] when the database cannot be written or a migration fails.
+        pub async fn migrate(pool: &$pool) -> Result<(), StoreError> {
+            let mut tx = begin_migration(pool).await.map_err(store_error)?;
+            sqlx::raw_sql(
+                "CREATE TABLE IF NOT EXISTS soc2_migrations (
+                     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_us BIGINT NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+            for migration in MIGRATIONS {
+                let applied: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM soc2_migrations WHERE version = $1")
+                        .bind(migration.version)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                if applied.is_some() {
+                    continue;
+                }
+                sqlx::raw_sql(migration.sql)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                sqlx::query(
+                    "INSERT INTO soc2_migrations (version, name, applied_at_us) VALUES ($1, $2, $3)",
+                )
+                .bind(migration.version)
+                .bind(migration.name)
+                .bind(soc2_audit::micros(time::OffsetDateTime::now_utc()))
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+                tracing::info!(
+                    target: "soc2::sqlx",
+                    version = migration.version,
+                    name = migration.name,
+                    database = $database,
+                    "applying soc2 migration"
+                );
+            }
+            tx.commit().await.map_err(store_error)
+        }
+    };
+}
+
+pub(crate) use sql_migrate;
