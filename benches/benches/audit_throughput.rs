@@ -1,6 +1,10 @@
 //! Events per second into each audit sink with chaining on, each beside the same rows written
 //! without the SDK (one multi-row `INSERT` per transaction; lines plus `fdatasync` for files).
 //!
+//! Besides criterion's absolute figures, SQLite and PostgreSQL get a paired measurement: SDK and
+//! raw rounds alternate, and the ratio of their medians is printed. On a shared, noisy machine
+//! that ratio is steadier than two criterion runs taken minutes apart.
+//!
 //! Run with `SOC2_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test` to include
 //! PostgreSQL.
 
@@ -10,8 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use soc2_audit::{
     AuditEvent, AuditLog, AuditLogConfig, AuditSink, FsyncPolicy, JsonlFileSink, MemoryAuditStore,
 };
@@ -22,10 +25,12 @@ use soc2_testkit::test_keys;
 use tokio::io::AsyncWriteExt;
 use tokio::runtime::Runtime;
 
-/// Events per measured iteration.
+/// Events per measured round.
 const EVENTS: usize = 1024;
 /// Rows per transaction, for the SDK (its default batch) and the raw baseline alike.
 const BATCH: usize = 256;
+/// Alternating rounds of the paired measurement.
+const PAIRED_ROUNDS: usize = 40;
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -35,60 +40,19 @@ fn runtime() -> Runtime {
         .unwrap()
 }
 
-/// Times `run` on fresh input from `setup` per iteration; only `run` is measured.
-fn timed<I, S, R, F>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
-    rt: &Runtime,
-    setup: S,
-    run: R,
-) where
-    S: Fn() -> I,
-    R: Fn(I) -> F,
-    F: Future<Output = ()>,
-{
-    group.bench_function(name, |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (setup, run) = (&setup, &run);
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let input = setup();
-                    let start = Instant::now();
-                    run(input).await;
-                    total += start.elapsed();
-                }
-                total
-            }
-        });
-    });
+/// One SDK round: build the events (untimed), `record` each, then `flush` until stored.
+async fn sdk_round(log: &AuditLog) -> Duration {
+    let events: Vec<AuditEvent> = (0..EVENTS as u64).map(typical_event).collect();
+    let start = Instant::now();
+    for event in events {
+        log.record(event).unwrap();
+    }
+    log.flush().await.unwrap();
+    start.elapsed()
 }
 
-fn events() -> Vec<AuditEvent> {
-    (0..EVENTS as u64).map(typical_event).collect()
-}
-
-/// The SDK path: `record` every event, then `flush` until all are stored.
-fn sdk(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
-    rt: &Runtime,
-    sink: Arc<dyn AuditSink>,
-) {
-    let log = rt.block_on(async { AuditLog::start(sink, AuditLogConfig::default()) });
-    timed(group, name, rt, events, |events| {
-        let log = log.clone();
-        async move {
-            for event in events {
-                log.record(event).unwrap();
-            }
-            log.flush().await.unwrap();
-        }
-    });
-}
-
-/// The baseline: the same rows in transactions of `BATCH` rows, straight through sqlx.
-fn raw<DB>(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, rt: &Runtime, pool: sqlx::Pool<DB>)
+/// One raw round: the same rows (serialized untimed) in transactions of `BATCH` rows.
+async fn raw_sql_round<DB>(pool: &sqlx::Pool<DB>, next_seq: &AtomicI64) -> Duration
 where
     DB: sqlx::Database,
     for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
@@ -97,21 +61,78 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     DB::Arguments: sqlx::IntoArguments<DB>,
 {
-    let next_seq = AtomicI64::new(1);
-    timed(
-        group,
-        name,
-        rt,
-        || raw_rows(next_seq.fetch_add(EVENTS as i64, Ordering::Relaxed), EVENTS),
-        |rows| {
-            let pool = pool.clone();
-            async move {
-                for chunk in rows.chunks(BATCH) {
-                    raw_batched_insert(&pool, chunk).await.unwrap();
+    let rows = raw_rows(next_seq.fetch_add(EVENTS as i64, Ordering::Relaxed), EVENTS);
+    let start = Instant::now();
+    for chunk in rows.chunks(BATCH) {
+        raw_batched_insert(pool, chunk).await.unwrap();
+    }
+    start.elapsed()
+}
+
+/// One raw file round: the same JSON lines, `fdatasync` after every `BATCH`.
+async fn raw_file_round(file: &tokio::sync::Mutex<tokio::fs::File>) -> Duration {
+    let rows = raw_rows(0, EVENTS);
+    let start = Instant::now();
+    let mut file = file.lock().await;
+    for chunk in rows.chunks(BATCH) {
+        let lines: String = chunk
+            .iter()
+            .map(|row| format!("{}\n", row.body()))
+            .collect();
+        file.write_all(lines.as_bytes()).await.unwrap();
+        file.sync_data().await.unwrap();
+    }
+    start.elapsed()
+}
+
+fn start_log(rt: &Runtime, sink: Arc<dyn AuditSink>) -> AuditLog {
+    rt.block_on(async { AuditLog::start(sink, AuditLogConfig::default()) })
+}
+
+/// Registers a criterion benchmark whose iterations are `round`s.
+macro_rules! bench_rounds {
+    ($group:expr, $rt:expr, $name:expr, $round:expr) => {
+        $group.bench_function($name, |b| {
+            b.to_async($rt).iter_custom(|iters| async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += $round.await;
                 }
+                total
+            })
+        })
+    };
+}
+
+/// Alternates SDK and raw rounds and prints the throughput ratio of their medians.
+macro_rules! paired_ratio {
+    ($rt:expr, $label:expr, $sdk:expr, $raw:expr) => {{
+        let (mut sdk, mut raw) = (Vec::new(), Vec::new());
+        for round in 0..PAIRED_ROUNDS {
+            if round % 2 == 0 {
+                sdk.push($rt.block_on($sdk));
+                raw.push($rt.block_on($raw));
+            } else {
+                raw.push($rt.block_on($raw));
+                sdk.push($rt.block_on($sdk));
             }
-        },
-    );
+        }
+        let (sdk, raw) = (median(sdk), median(raw));
+        println!(
+            "{}: SDK throughput = {:.2}x the raw batched insert (paired medians of {} rounds of {} events: SDK {:?}, raw {:?})",
+            $label,
+            raw.as_secs_f64() / sdk.as_secs_f64(),
+            PAIRED_ROUNDS,
+            EVENTS,
+            sdk,
+            raw
+        );
+    }};
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
 }
 
 fn audit_throughput(c: &mut Criterion) {
@@ -123,12 +144,8 @@ fn audit_throughput(c: &mut Criterion) {
         .throughput(Throughput::Elements(EVENTS as u64))
         .sample_size(20);
 
-    sdk(
-        &mut group,
-        "memory/sdk",
-        &rt,
-        Arc::new(MemoryAuditStore::new(&keys)),
-    );
+    let memory = &start_log(&rt, Arc::new(MemoryAuditStore::new(&keys)));
+    bench_rounds!(group, &rt, "memory/sdk", sdk_round(memory));
 
     let file = rt
         .block_on(JsonlFileSink::open(
@@ -137,30 +154,17 @@ fn audit_throughput(c: &mut Criterion) {
             FsyncPolicy::EveryBatch,
         ))
         .unwrap();
-    sdk(&mut group, "jsonl/sdk", &rt, Arc::new(file));
+    let jsonl = &start_log(&rt, Arc::new(file));
+    bench_rounds!(group, &rt, "jsonl/sdk", sdk_round(jsonl));
     let raw_file = rt
         .block_on(tokio::fs::File::create(dir.path().join("raw.jsonl")))
         .unwrap();
-    let raw_file = Arc::new(tokio::sync::Mutex::new(raw_file));
-    timed(
-        &mut group,
-        "jsonl/raw_write_fsync",
+    let raw_file = &tokio::sync::Mutex::new(raw_file);
+    bench_rounds!(
+        group,
         &rt,
-        || raw_rows(0, EVENTS),
-        |rows| {
-            let raw_file = raw_file.clone();
-            async move {
-                let mut file = raw_file.lock().await;
-                for chunk in rows.chunks(BATCH) {
-                    let lines: String = chunk
-                        .iter()
-                        .map(|row| format!("{}\n", row.body()))
-                        .collect();
-                    file.write_all(lines.as_bytes()).await.unwrap();
-                    file.sync_data().await.unwrap();
-                }
-            }
-        },
+        "jsonl/raw_write_fsync",
+        raw_file_round(raw_file)
     );
 
     let sqlite_pool = |name: &str| {
@@ -171,50 +175,71 @@ fn audit_throughput(c: &mut Criterion) {
             pool
         })
     };
-    sdk(
-        &mut group,
-        "sqlite/sdk",
+    let sqlite_log = &start_log(
         &rt,
         Arc::new(sqlite::SqliteAuditStore::new(sqlite_pool("sdk.db"), &keys)),
     );
-    raw(
-        &mut group,
-        "sqlite/raw_batched_insert",
+    let sqlite_raw = &sqlite_pool("raw.db");
+    let sqlite_seq = &AtomicI64::new(1);
+    bench_rounds!(group, &rt, "sqlite/sdk", sdk_round(sqlite_log));
+    bench_rounds!(
+        group,
         &rt,
-        sqlite_pool("raw.db"),
+        "sqlite/raw_batched_insert",
+        raw_sql_round(sqlite_raw, sqlite_seq)
     );
 
-    match rt.block_on(TestSchema::create("bench::audit_throughput")) {
-        Some(sdk_schema) => {
-            let raw_schema = rt
-                .block_on(TestSchema::create("bench::audit_throughput"))
-                .unwrap();
-            let pg_pool = |schema: &TestSchema| {
-                rt.block_on(async {
-                    let pool = postgres::connect_with(schema.options()).await.unwrap();
-                    postgres::migrate(&pool).await.unwrap();
-                    pool
-                })
-            };
-            sdk(
-                &mut group,
-                "postgres/sdk",
+    let schemas = rt.block_on(async {
+        let sdk = TestSchema::create("bench::audit_throughput").await?;
+        let raw = TestSchema::create("bench::audit_throughput").await?;
+        Some((sdk, raw))
+    });
+    let postgres = schemas.as_ref().map(|(sdk_schema, raw_schema)| {
+        let pool = |schema: &TestSchema| {
+            rt.block_on(async {
+                let pool = postgres::connect_with(schema.options()).await.unwrap();
+                postgres::migrate(&pool).await.unwrap();
+                pool
+            })
+        };
+        let log = start_log(
+            &rt,
+            Arc::new(postgres::PgAuditStore::new(pool(sdk_schema), &keys)),
+        );
+        (log, pool(raw_schema), AtomicI64::new(1))
+    });
+    match &postgres {
+        Some((log, raw, seq)) => {
+            bench_rounds!(group, &rt, "postgres/sdk", sdk_round(log));
+            bench_rounds!(
+                group,
                 &rt,
-                Arc::new(postgres::PgAuditStore::new(pg_pool(&sdk_schema), &keys)),
-            );
-            raw(
-                &mut group,
                 "postgres/raw_batched_insert",
-                &rt,
-                pg_pool(&raw_schema),
+                raw_sql_round(raw, seq)
             );
-            rt.block_on(sdk_schema.drop_schema());
-            rt.block_on(raw_schema.drop_schema());
         }
         None => eprintln!("PostgreSQL skipped: set SOC2_TEST_POSTGRES_URL"),
     }
     group.finish();
+
+    paired_ratio!(
+        rt,
+        "sqlite",
+        sdk_round(sqlite_log),
+        raw_sql_round(sqlite_raw, sqlite_seq)
+    );
+    if let Some((log, raw, seq)) = &postgres {
+        paired_ratio!(rt, "postgres", sdk_round(log), raw_sql_round(raw, seq));
+    }
+    if let Some((sdk_schema, raw_schema)) = schemas {
+        rt.block_on(sdk_schema.drop_schema());
+        rt.block_on(raw_schema.drop_schema());
+    }
 }
 
 criterion_group!(benches, audit_throughput);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -9,7 +9,10 @@ use soc2_testkit::postgres::TestSchema;
 async fn sqlite_migrations_apply_once_under_concurrent_starts() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("m.db").display());
-    let (a, b) = (sqlite::connect(&url).await.unwrap(), sqlite::connect(&url).await.unwrap());
+    let (a, b) = (
+        sqlite::connect(&url).await.unwrap(),
+        sqlite::connect(&url).await.unwrap(),
+    );
     let (first, second) = tokio::join!(sqlite::migrate(&a), sqlite::migrate(&b));
     first.unwrap();
     second.unwrap();

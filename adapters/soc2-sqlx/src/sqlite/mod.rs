@@ -4,8 +4,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use soc2_core::StoreError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::audit::sql_audit_store;
 use crate::error::store_error;
