@@ -43,8 +43,9 @@ pub enum ConfigError {
 
 impl AuditLogConfig {
     /// Events buffered while the sink is slow or down (default 10,000), besides the batch being
-    /// written. Past it, `record` fails so the caller can fail closed. Memory held is about
-    /// (capacity + max batch) × event size (under 10 KiB each, typically 1 KiB).
+    /// written and the next one being prepared. Past it, `record` fails so the caller can fail
+    /// closed. Memory held is about (capacity + 2 × max batch) × event size (under 10 KiB each,
+    /// typically 1 KiB).
     ///
     /// # Errors
     /// [`ConfigError::Zero`] for 0.

@@ -4,11 +4,16 @@
 //! how a write transaction starts, which each database module provides as `begin_write(pool)`.
 //!
 //! Appends are serialized by the head checkpoint row: each append chains its batch after the
-//! head it expects, then moves the head with a guarded `UPDATE ... WHERE seq = expected` (or an
-//! `INSERT ... ON CONFLICT DO NOTHING` for the first) in the same transaction as the events.
-//! If another instance moved the head first, the guard matches no row and the batch is
-//! re-chained after the new head. A store remembers the head it wrote last, so a lone writer
-//! pays no extra read: an append is one guarded update and one multi-row insert.
+//! head it expects, then, in one statement, moves the head with a guarded
+//! `UPDATE ... WHERE seq = expected` (or `INSERT ... ON CONFLICT DO NOTHING` for the first) and
+//! inserts the events only if the guard changed the row. If another instance moved the head
+//! first, nothing is written, and the batch is re-chained after the new head. A store remembers
+//! the head it wrote last, so a lone writer pays what a plain batched insert pays: begin, one
+//! statement, commit.
+//!
+//! Each database module supplies the glue between guard and insert: `GUARD_OPEN`,
+//! `GUARD_CLOSE`, `INSERT_IF_GUARDED` and `GUARD_ROWS_COUNTED` (whether the guard's row is
+//! included in the statement's affected-row count).
 
 use std::sync::{Mutex, PoisonError};
 
@@ -90,29 +95,29 @@ macro_rules! sql_audit_store {
                     let mut cursor = self.chainer.resume(expected.as_ref())?;
                     let linked: Vec<StoredEvent> = batch.iter().map(|event| cursor.link(event)).collect();
                     let new_head = cursor.head();
+                    let (guarded, rest) = linked.split_at(linked.len().min(INSERT_CHUNK));
                     let mut tx = begin_write(&self.pool).await.map_err(store_error)?;
-                    if !claim_head(&mut tx, expected.as_ref(), &new_head).await? {
-                        // Another writer appended since `expected`: re-read the head and re-chain.
+                    // One statement moves the head from `expected` and inserts the first rows only
+                    // if it did, so a lone writer pays no extra round-trip for the guard.
+                    let mut statement = QueryBuilder::<$db>::new(super::GUARD_OPEN);
+                    push_head_guard(&mut statement, expected.as_ref(), &new_head);
+                    statement.push(super::GUARD_CLOSE);
+                    statement.push(concat!("INSERT INTO soc2_audit_events (", event_columns!(), ") SELECT * FROM ("));
+                    push_event_values(&mut statement, guarded);
+                    statement.push(super::INSERT_IF_GUARDED);
+                    let affected = statement.build().execute(&mut *tx).await.map_err(store_error)?.rows_affected();
+                    if affected != guarded.len() as u64 + super::GUARD_ROWS_COUNTED {
+                        // Another writer appended since `expected`: roll back, re-read, re-chain.
                         self.known_head.forget();
                         continue;
                     }
-                    for chunk in linked.chunks(INSERT_CHUNK) {
+                    for chunk in rest.chunks(INSERT_CHUNK) {
                         let mut insert = QueryBuilder::<$db>::new(concat!(
                             "INSERT INTO soc2_audit_events (",
                             event_columns!(),
                             ") "
                         ));
-                        insert.push_values(chunk, |mut row, event| {
-                            row.push_bind(db_seq(event.seq))
-                                .push_bind(event.index.event_id.clone())
-                                .push_bind(event.index.occurred_at_us)
-                                .push_bind(event.index.action.clone())
-                                .push_bind(event.index.outcome.clone())
-                                .push_bind(event.key_id.clone())
-                                .push_bind(event.prev_hash.to_vec())
-                                .push_bind(event.hash.to_vec())
-                                .push_bind(event.body.clone());
-                        });
+                        push_event_values(&mut insert, chunk);
                         insert.build().execute(&mut *tx).await.map_err(store_error)?;
                     }
                     tx.commit().await.map_err(store_error)?;
@@ -237,39 +242,57 @@ macro_rules! sql_audit_store {
             row.map(Checkpoint::try_from).transpose()
         }
 
-        /// Moves the head from `expected` to `new_head` if nobody else did first; taking the head
-        /// row is what serializes appenders. Returns false when another writer got there first.
-        async fn claim_head(
-            conn: &mut $conn,
+        /// Pushes the statement that moves the head from `expected` to `new_head` only if nobody
+        /// else moved it first (it changes no row otherwise); holding the head row is what
+        /// serializes appenders.
+        fn push_head_guard(
+            statement: &mut QueryBuilder<$db>,
             expected: Option<&Checkpoint>,
             new_head: &Checkpoint,
-        ) -> Result<bool, StoreError> {
-            let claimed = match expected {
-                None => sqlx::query(concat!(
-                    "INSERT INTO soc2_audit_checkpoints (",
-                    checkpoint_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind) DO NOTHING"
-                ))
-                .bind(new_head.kind.name())
-                .bind(db_seq(new_head.seq))
-                .bind(new_head.hash.to_vec())
-                .bind(new_head.key_id.clone())
-                .bind(new_head.mac.to_vec()),
-                Some(expected) => sqlx::query(concat!(
-                    "UPDATE soc2_audit_checkpoints SET seq = $1, hash = $2, key_id = $3, mac = $4",
-                    " WHERE kind = 'head' AND seq = $5 AND hash = $6"
-                ))
-                .bind(db_seq(new_head.seq))
-                .bind(new_head.hash.to_vec())
-                .bind(new_head.key_id.clone())
-                .bind(new_head.mac.to_vec())
-                .bind(db_seq(expected.seq))
-                .bind(expected.hash.to_vec()),
+        ) {
+            match expected {
+                None => {
+                    statement.push(concat!("INSERT INTO soc2_audit_checkpoints (", checkpoint_columns!(), ") VALUES ("));
+                    statement
+                        .separated(", ")
+                        .push_bind(new_head.kind.name())
+                        .push_bind(db_seq(new_head.seq))
+                        .push_bind(new_head.hash.to_vec())
+                        .push_bind(new_head.key_id.clone())
+                        .push_bind(new_head.mac.to_vec());
+                    statement.push(") ON CONFLICT (kind) DO NOTHING");
+                }
+                Some(expected) => {
+                    statement
+                        .push("UPDATE soc2_audit_checkpoints SET seq = ")
+                        .push_bind(db_seq(new_head.seq))
+                        .push(", hash = ")
+                        .push_bind(new_head.hash.to_vec())
+                        .push(", key_id = ")
+                        .push_bind(new_head.key_id.clone())
+                        .push(", mac = ")
+                        .push_bind(new_head.mac.to_vec())
+                        .push(" WHERE kind = 'head' AND seq = ")
+                        .push_bind(db_seq(expected.seq))
+                        .push(" AND hash = ")
+                        .push_bind(expected.hash.to_vec());
+                }
             }
-            .execute(conn)
-            .await
-            .map_err(store_error)?;
-            Ok(claimed.rows_affected() == 1)
+        }
+
+        /// Pushes `VALUES (...), (...)` for `events`, in `event_columns!()` order.
+        fn push_event_values(statement: &mut QueryBuilder<$db>, events: &[StoredEvent]) {
+            statement.push_values(events, |mut row, event| {
+                row.push_bind(db_seq(event.seq))
+                    .push_bind(event.index.event_id.clone())
+                    .push_bind(event.index.occurred_at_us)
+                    .push_bind(event.index.action.clone())
+                    .push_bind(event.index.outcome.clone())
+                    .push_bind(event.key_id.clone())
+                    .push_bind(event.prev_hash.to_vec())
+                    .push_bind(event.hash.to_vec())
+                    .push_bind(event.body.clone());
+            });
         }
 
         async fn put_checkpoint(conn: &mut $conn, checkpoint: &Checkpoint) -> Result<(), StoreError> {

@@ -119,6 +119,16 @@ pub async fn appends_form_one_gapless_chain(backend: &impl AuditBackend) {
     assert_eq!(verify_all(store.as_ref(), &keys).await.unwrap(), 8);
 }
 
+pub async fn large_batches_are_one_atomic_append(backend: &impl AuditBackend) {
+    let keys = keys();
+    let store = backend.open(&keys).await;
+    // Larger than one insert statement holds: the append still commits as one unit.
+    store.append_events(&events(0..2500)).await.unwrap();
+    store.append_events(&events(2500..2501)).await.unwrap();
+    assert_eq!(verify_all(store.as_ref(), &keys).await.unwrap(), 2501);
+    assert_eq!(store.head().await.unwrap().map(|h| h.seq), Some(2501));
+}
+
 pub async fn stored_events_round_trip_exactly(backend: &impl AuditBackend) {
     let store = backend.open(&keys()).await;
     let event = event_at(1, 0)
@@ -453,6 +463,7 @@ macro_rules! audit_store_conformance {
     ($backend:expr) => {
         $crate::audit_store_conformance!(@cases $backend;
             appends_form_one_gapless_chain,
+            large_batches_are_one_atomic_append,
             stored_events_round_trip_exactly,
             reads_page_in_seq_order,
             time_ranges_are_half_open,

@@ -12,6 +12,12 @@ use crate::migrate::{Migration, sql_migrate};
 
 sql_migrate!(PgPool, "postgres");
 
+// The guarded append: the guard is a data-modifying CTE the insert depends on.
+const GUARD_OPEN: &str = "WITH head AS (";
+const GUARD_CLOSE: &str = " RETURNING 1) ";
+const INSERT_IF_GUARDED: &str = ") AS v WHERE EXISTS (SELECT 1 FROM head)";
+const GUARD_ROWS_COUNTED: u64 = 0;
+
 sql_audit_store!(
     /// The hash-chained audit store on PostgreSQL. Appends from any number of app instances are
     /// serialized by the head checkpoint row (a guarded update), so they form one chain.

@@ -13,6 +13,12 @@ use crate::migrate::{Migration, sql_migrate};
 
 sql_migrate!(SqlitePool, "sqlite");
 
+// The guarded append: two statements in one call; `changes()` is what the guard changed.
+const GUARD_OPEN: &str = "";
+const GUARD_CLOSE: &str = "; ";
+const INSERT_IF_GUARDED: &str = ") WHERE changes() = 1";
+const GUARD_ROWS_COUNTED: u64 = 1;
+
 sql_audit_store!(
     /// The hash-chained audit store on SQLite. Appends from several pools or processes on the
     /// same file are serialized by `BEGIN IMMEDIATE`, so they form one chain.
