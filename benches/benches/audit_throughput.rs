@@ -11,14 +11,14 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
 use soc2_audit::{
     AuditEvent, AuditLog, AuditLogConfig, AuditSink, FsyncPolicy, JsonlFileSink, MemoryAuditStore,
 };
-use soc2_benches::{raw_batched_insert, raw_rows, typical_event};
+use soc2_benches::{raw_round, raw_rows, typical_event};
 use soc2_sqlx::{postgres, sqlite};
 use soc2_testkit::postgres::TestSchema;
 use soc2_testkit::test_keys;
@@ -48,24 +48,6 @@ async fn sdk_round(log: &AuditLog) -> Duration {
         log.record(event).unwrap();
     }
     log.flush().await.unwrap();
-    start.elapsed()
-}
-
-/// One raw round: the same rows (serialized untimed) in transactions of `BATCH` rows.
-async fn raw_sql_round<DB>(pool: &sqlx::Pool<DB>, next_seq: &AtomicI64) -> Duration
-where
-    DB: sqlx::Database,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> Vec<u8>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-{
-    let rows = raw_rows(next_seq.fetch_add(EVENTS as i64, Ordering::Relaxed), EVENTS);
-    let start = Instant::now();
-    for chunk in rows.chunks(BATCH) {
-        raw_batched_insert(pool, chunk).await.unwrap();
-    }
     start.elapsed()
 }
 
@@ -186,7 +168,7 @@ fn audit_throughput(c: &mut Criterion) {
         group,
         &rt,
         "sqlite/raw_batched_insert",
-        raw_sql_round(sqlite_raw, sqlite_seq)
+        raw_round(sqlite_raw, sqlite_seq, EVENTS, BATCH)
     );
 
     let schemas = rt.block_on(async {
@@ -215,7 +197,7 @@ fn audit_throughput(c: &mut Criterion) {
                 group,
                 &rt,
                 "postgres/raw_batched_insert",
-                raw_sql_round(raw, seq)
+                raw_round(raw, seq, EVENTS, BATCH)
             );
         }
         None => eprintln!("PostgreSQL skipped: set SOC2_TEST_POSTGRES_URL"),
@@ -226,10 +208,15 @@ fn audit_throughput(c: &mut Criterion) {
         rt,
         "sqlite",
         sdk_round(sqlite_log),
-        raw_sql_round(sqlite_raw, sqlite_seq)
+        raw_round(sqlite_raw, sqlite_seq, EVENTS, BATCH)
     );
     if let Some((log, raw, seq)) = &postgres {
-        paired_ratio!(rt, "postgres", sdk_round(log), raw_sql_round(raw, seq));
+        paired_ratio!(
+            rt,
+            "postgres",
+            sdk_round(log),
+            raw_round(raw, seq, EVENTS, BATCH)
+        );
     }
     if let Some((sdk_schema, raw_schema)) = schemas {
         rt.block_on(sdk_schema.drop_schema());

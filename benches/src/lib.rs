@@ -1,5 +1,8 @@
 //! Shared fixtures for the soc2-rs benchmarks.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
 use soc2_audit::{Actor, AuditEvent, Outcome, SdkAction, Target};
 use soc2_core::{RequestContext, UserId};
 use time::OffsetDateTime;
@@ -74,15 +77,19 @@ fn unreachable_event() -> ! {
     panic!("a typical event always serializes")
 }
 
-/// One transaction with one multi-row `INSERT` of `rows` into `soc2_audit_events`: the
-/// baseline an SDK append is compared with.
+/// The baseline an SDK append is compared with: `events` fresh rows (numbered from
+/// `next_seq`, serialized untimed) written in transactions of one multi-row `INSERT` of `batch`
+/// rows each, straight through sqlx. Returns the time the inserts took.
 ///
-/// # Errors
-/// Whatever the database reports.
-pub async fn raw_batched_insert<DB>(
+/// # Panics
+/// When the database refuses the insert (a broken benchmark setup).
+#[allow(clippy::unwrap_used)]
+pub async fn raw_round<DB>(
     pool: &sqlx::Pool<DB>,
-    rows: &[RawRow],
-) -> Result<(), sqlx::Error>
+    next_seq: &AtomicI64,
+    events: usize,
+    batch: usize,
+) -> Duration
 where
     DB: sqlx::Database,
     for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
@@ -91,21 +98,26 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     DB::Arguments: sqlx::IntoArguments<DB>,
 {
-    let mut tx = pool.begin().await?;
-    let mut insert = sqlx::QueryBuilder::<DB>::new(
-        "INSERT INTO soc2_audit_events (seq, event_id, occurred_at_us, action, outcome, key_id, prev_hash, hash, body) ",
-    );
-    insert.push_values(rows, |mut row, raw| {
-        row.push_bind(raw.seq)
-            .push_bind(raw.event_id.clone())
-            .push_bind(raw.occurred_at_us)
-            .push_bind(raw.action.clone())
-            .push_bind(raw.outcome.clone())
-            .push_bind("raw".to_owned())
-            .push_bind(raw.prev_hash.clone())
-            .push_bind(raw.hash.clone())
-            .push_bind(raw.body.clone());
-    });
-    insert.build().execute(&mut *tx).await?;
-    tx.commit().await
+    let rows = raw_rows(next_seq.fetch_add(events as i64, Ordering::Relaxed), events);
+    let start = Instant::now();
+    for chunk in rows.chunks(batch) {
+        let mut tx = pool.begin().await.unwrap();
+        let mut insert = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO soc2_audit_events (seq, event_id, occurred_at_us, action, outcome, key_id, prev_hash, hash, body) ",
+        );
+        insert.push_values(chunk, |mut row, raw| {
+            row.push_bind(raw.seq)
+                .push_bind(raw.event_id.clone())
+                .push_bind(raw.occurred_at_us)
+                .push_bind(raw.action.clone())
+                .push_bind(raw.outcome.clone())
+                .push_bind("raw".to_owned())
+                .push_bind(raw.prev_hash.clone())
+                .push_bind(raw.hash.clone())
+                .push_bind(raw.body.clone());
+        });
+        insert.build().execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    start.elapsed()
 }

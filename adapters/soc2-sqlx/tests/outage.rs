@@ -9,30 +9,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use soc2_audit::{
-    Actor, AuditError, AuditEvent, AuditLog, AuditLogConfig, AuditStore, Outcome, SdkAction,
-    VerifyRequest, verify,
-};
+use soc2_audit::{AuditError, AuditLog, AuditLogConfig, AuditStore, VerifyRequest, verify};
 use soc2_core::KeyRing;
 use soc2_sqlx::{postgres, sqlite};
+use soc2_testkit::audit::event_at;
 use soc2_testkit::postgres::TestSchema;
 use soc2_testkit::test_keys;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Connection, SqliteConnection};
-use time::macros::datetime;
+
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-
-fn event(n: u64) -> AuditEvent {
-    AuditEvent::new(
-        SdkAction::SessionRevoked,
-        Outcome::Success,
-        Actor::System,
-        datetime!(2026-11-23 12:00 UTC),
-    )
-    .with_metadata("n", n)
-}
 
 /// Capacity 4, batches of 2, retries only when asked (flush), so the steps are deterministic.
 fn config() -> AuditLogConfig {
@@ -52,26 +40,26 @@ async fn survive_outage(
     come_back: impl AsyncFnOnce(),
 ) {
     let log = AuditLog::start(store.clone(), config());
-    log.record(event(0)).unwrap();
+    log.record(event_at(0, 0)).unwrap();
     log.flush().await.unwrap();
 
     go_down().await;
-    log.record(event(1)).unwrap();
+    log.record(event_at(1, 0)).unwrap();
     assert_eq!(
         log.flush().await,
         Err(AuditError::Unavailable { buffered: 1 })
     );
     for n in 2..=5 {
-        log.record(event(n)).unwrap();
+        log.record(event_at(n, 0)).unwrap();
     }
     assert_eq!(
-        log.record(event(6)),
+        log.record(event_at(6, 0)),
         Err(AuditError::BufferFull { capacity: 4 })
     );
 
     come_back().await;
     log.flush().await.unwrap();
-    log.record(event(7)).unwrap();
+    log.record(event_at(7, 0)).unwrap();
     log.shutdown().await.unwrap();
 
     let stored = store.read(0, 100).await.unwrap();
