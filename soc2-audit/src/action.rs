@@ -253,6 +253,15 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_names_parse_or_fail_cleanly(name in "\\PC{0,200}") {
+            if let Ok(action) = name.parse::<Action>() {
+                proptest::prop_assert_eq!(action.name(), name.as_str());
+            }
+        }
+    }
+
     #[test]
     fn login_failure_evidences_cc6_1() {
         assert_eq!(SdkAction::LoginFailed.name(), "auth.login.failed");

@@ -281,6 +281,20 @@ mod tests {
         assert!(ring.with_active(&KeyId::new("gone").unwrap()).is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_specs_never_panic(spec in "\\PC{0,300}") {
+            let _ = KeyRing::parse(&spec);
+        }
+
+        #[test]
+        fn generated_keys_round_trip(bytes in proptest::array::uniform32(0u8..), id in "[A-Za-z0-9._-]{1,64}") {
+            let ring = KeyRing::parse(&format!("{id}={}", KeyRing::encode_key(&bytes))).unwrap();
+            proptest::prop_assert_eq!(ring.active_id().as_str(), id.as_str());
+            proptest::prop_assert_eq!(ring.active_key(), &bytes);
+        }
+    }
+
     #[test]
     fn debug_never_shows_key_material() {
         let ring = KeyRing::parse(&format!("k={}", key_text(0xAB))).unwrap();

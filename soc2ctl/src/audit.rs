@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
-use soc2_audit::{Checkpoint, ExportFormat, TimeRange, VerifyError, VerifyRequest, export, verify};
+use soc2_audit::{
+    Checkpoint, ExportFormat, TimeRange, VerifyError, VerifyRequest, export, purge_before, verify,
+};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
@@ -50,6 +52,18 @@ pub(crate) enum AuditCommand {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Delete events older than the retention period, up to a signed anchor (the rest still
+    /// verifies); the purge itself is logged as `audit.retention.purged`.
+    Purge {
+        /// `sqlite://path.db` or `postgres://user@host/db`.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[command(flatten)]
+        keys: KeySource,
+        /// Keep this many days of events (at least 1; SOC 2 Type II evidence usually needs 365+).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        older_than_days: u32,
     },
     /// Print the signed head checkpoint as JSON, to keep outside the database.
     Head {
@@ -99,17 +113,11 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
                     );
                     Ok(())
                 }
-                Err(VerifyError::Violation(violation)) => Err(Failure {
-                    code: 1,
-                    message: format!(
-                        "audit chain does not verify: first bad seq {}: {} ({})",
-                        violation.seq,
-                        violation.kind.name(),
-                        violation.detail
-                    ),
-                }),
-                Err(VerifyError::Store(error)) => Err(store_failure(&database_url, &error)),
-                Err(error) => Err(Failure::config(error.to_string())),
+                Err(error) => Err(verify_failure(
+                    &database_url,
+                    error,
+                    "audit chain does not verify",
+                )),
             }
         }
         AuditCommand::Export {
@@ -149,6 +157,30 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
             eprintln!("exported {written} events");
             Ok(())
         }
+        AuditCommand::Purge {
+            database_url,
+            keys,
+            older_than_days,
+        } => {
+            let keys = keys.load()?;
+            let store = audit_store(&database_url, &keys).await?;
+            let now = OffsetDateTime::now_utc();
+            let cutoff = now - time::Duration::days(i64::from(older_than_days));
+            match purge_before(store.as_ref(), &keys, cutoff, now).await {
+                Ok(report) => {
+                    println!(
+                        "purged {} events; the log now starts after seq {}",
+                        report.deleted, report.through_seq
+                    );
+                    Ok(())
+                }
+                Err(error) => Err(verify_failure(
+                    &database_url,
+                    error,
+                    "refusing to purge, the audit chain does not verify",
+                )),
+            }
+        }
         AuditCommand::Head { database_url } => {
             let store = audit_store(&database_url, &read_only_keys()?).await?;
             let head = store
@@ -172,6 +204,23 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
             println!("{}", generate(&id)?);
             Ok(())
         }
+    }
+}
+
+/// A verification error as an exit code (1 for a broken chain, 2 otherwise) and message.
+fn verify_failure(database_url: &str, error: VerifyError, what: &str) -> Failure {
+    match error {
+        VerifyError::Violation(violation) => Failure {
+            code: 1,
+            message: format!(
+                "{what}: first bad seq {}: {} ({})",
+                violation.seq,
+                violation.kind.name(),
+                violation.detail
+            ),
+        },
+        VerifyError::Store(error) => store_failure(database_url, &error),
+        other => Failure::config(other.to_string()),
     }
 }
 

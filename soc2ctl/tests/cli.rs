@@ -25,14 +25,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn events() -> Vec<AuditEvent> {
+/// Five events from 2026-10-01, `spacing` days apart.
+fn events(spacing: i64) -> Vec<AuditEvent> {
     (0..5)
         .map(|n| {
             AuditEvent::new(
                 SdkAction::LoginFailed,
                 Outcome::Failure,
                 Actor::anonymous(Some("mallory")),
-                datetime!(2026-10-01 00:00 UTC) + time::Duration::days(n),
+                datetime!(2026-10-01 00:00 UTC) + time::Duration::days(n * spacing),
             )
         })
         .collect()
@@ -40,11 +41,16 @@ fn events() -> Vec<AuditEvent> {
 
 /// A SQLite log of five events, one a day from 2026-10-01.
 async fn sqlite_log(dir: &tempfile::TempDir) -> String {
+    sqlite_log_spaced(dir, 1).await
+}
+
+/// A SQLite log of five events from 2026-10-01, `spacing` days apart.
+async fn sqlite_log_spaced(dir: &tempfile::TempDir, spacing: i64) -> String {
     let url = format!("sqlite://{}", dir.path().join("audit.db").display());
     let pool = sqlite::connect(&url).await.unwrap();
     sqlite::migrate(&pool).await.unwrap();
     let store = sqlite::SqliteAuditStore::new(pool, &KeyRing::parse(KEYS).unwrap());
-    store.append_events(&events()).await.unwrap();
+    store.append_events(&events(spacing)).await.unwrap();
     url
 }
 
@@ -224,6 +230,65 @@ async fn bad_inputs_get_clear_errors_and_exit_2() {
     );
 }
 
+#[tokio::test]
+async fn purge_keeps_the_retention_period_and_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    // Events on 10-01, 10-11, 10-21, 10-31 and 11-10; whatever the time of day, keeping the
+    // days since 10-16 puts the cutoff on 10-16 or 10-17.
+    let url = sqlite_log_spaced(&dir, 10).await;
+    let days = (time::OffsetDateTime::now_utc() - datetime!(2026-10-16 00:00 UTC)).whole_days();
+    let out = soc2ctl(&[
+        "audit",
+        "purge",
+        "--database-url",
+        &url,
+        "--older-than-days",
+        &days.to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "purged 2 events; the log now starts after seq 2\n"
+    );
+    let ok = soc2ctl(&["audit", "verify", "--database-url", &url]);
+    assert_eq!(
+        text(&ok.stdout),
+        "audit chain intact: 4 events verified, last seq 6\n"
+    );
+
+    // A tampered chain is never purged: the evidence stays for the investigation.
+    let pool = sqlite::connect(&url).await.unwrap();
+    sqlx::query(
+        "UPDATE soc2_audit_events SET body = replace(body, 'mallory', 'alice') WHERE seq = 4",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let refused = soc2ctl(&[
+        "audit",
+        "purge",
+        "--database-url",
+        &url,
+        "--older-than-days",
+        "1",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("refusing to purge"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let zero = soc2ctl(&[
+        "audit",
+        "purge",
+        "--database-url",
+        &url,
+        "--older-than-days",
+        "0",
+    ]);
+    assert_eq!(zero.status.code(), Some(2));
+}
+
 #[test]
 fn keygen_prints_a_loadable_key() {
     let out = soc2ctl(&["audit", "keygen", "--id", "2026-11"]);
@@ -245,7 +310,7 @@ async fn verify_works_on_postgres() {
     let pool = schema.pool().await;
     postgres::migrate(&pool).await.unwrap();
     postgres::PgAuditStore::new(pool, &KeyRing::parse(KEYS).unwrap())
-        .append_events(&events())
+        .append_events(&events(1))
         .await
         .unwrap();
     let url = format!(
