@@ -110,8 +110,9 @@ impl VerifyRequest {
         }
     }
 
-    /// Also require the chain to contain `checkpoint` (a head kept outside the database), which
-    /// detects a tail rewritten together with its stored head.
+    /// Also require the chain to contain `checkpoint` (a head kept outside the database, e.g.
+    /// from `soc2ctl audit head`), which detects a log truncated or wiped together with its
+    /// stored checkpoints.
     pub fn with_expected_head(mut self, checkpoint: Checkpoint) -> Self {
         self.expected_head = Some(checkpoint);
         self
