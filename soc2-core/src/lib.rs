@@ -5,6 +5,7 @@ mod context;
 mod error;
 mod id;
 mod keyring;
+mod preset;
 mod secret;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -12,6 +13,7 @@ pub use context::{MAX_REQUEST_ID_BYTES, MAX_USER_AGENT_BYTES, RequestContext};
 pub use error::{BoxError, StoreError};
 pub use id::{EventId, SessionId, UserId};
 pub use keyring::{KEY_LEN, KeyId, KeyRing, KeyRingError};
+pub use preset::Preset;
 pub use secret::{Secret, SecretBytes, SecretString};
 
 /// Truncates `text` to at most `max_bytes` bytes without splitting a character.
