@@ -58,7 +58,16 @@ async fn survive_outage(
     );
 
     come_back().await;
-    log.flush().await.unwrap();
+    // The first write after the outage may still meet a dead pooled connection; each flush
+    // retries at once, and within a few the pool has reconnected.
+    let mut flushed = log.flush().await;
+    for _ in 0..5 {
+        if flushed.is_ok() {
+            break;
+        }
+        flushed = log.flush().await;
+    }
+    flushed.unwrap();
     log.record(event_at(7, 0)).unwrap();
     log.shutdown().await.unwrap();
 

@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod postgres;
+pub mod session;
 
 /// A fixed key ring for tests (never use fixed keys outside tests).
 #[must_use]

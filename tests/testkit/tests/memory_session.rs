@@ -1,0 +1,22 @@
+//! The session store conformance suite on the in-memory store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use soc2_session::{MemorySessionStore, SessionStore};
+use soc2_testkit::session::SessionBackend;
+
+/// One shared map; every `open` is another handle on it.
+#[derive(Default)]
+struct Memory(MemorySessionStore);
+
+#[async_trait]
+impl SessionBackend for Memory {
+    async fn open(&self) -> Arc<dyn SessionStore> {
+        Arc::new(self.0.clone())
+    }
+}
+
+soc2_testkit::session_store_conformance!(Some(Memory::default()));
