@@ -5,7 +5,10 @@ use std::fmt;
 use ring::digest;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use soc2_core::{EventId, RequestContext, SecretString, UserId, truncate_to_char_boundary};
+use soc2_core::{
+    EventId, RequestContext, SecretString, UserId, truncate_to_char_boundary, truncate_to_micros,
+    unix_micros,
+};
 use time::OffsetDateTime;
 
 use crate::Action;
@@ -387,14 +390,8 @@ impl AuditEvent {
     /// Microseconds since the Unix epoch of [`AuditEvent::occurred_at`], as stores index it.
     #[must_use]
     pub fn occurred_at_micros(&self) -> i64 {
-        micros(self.occurred_at)
+        unix_micros(self.occurred_at)
     }
-}
-
-/// Microseconds since the Unix epoch, saturating outside the `i64` range.
-#[must_use]
-pub fn micros(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
 }
 
 /// UTC, whole microseconds, clamped to the years RFC 3339 can represent, so every event
@@ -402,9 +399,7 @@ pub fn micros(at: OffsetDateTime) -> i64 {
 fn normalize_time(at: OffsetDateTime) -> OffsetDateTime {
     let earliest = time::macros::datetime!(0000-01-01 00:00 UTC);
     let latest = time::macros::datetime!(9999-12-31 23:59:59.999999 UTC);
-    let at = at.to_offset(time::UtcOffset::UTC).clamp(earliest, latest);
-    at.replace_nanosecond(at.nanosecond() / 1000 * 1000)
-        .unwrap_or(at)
+    truncate_to_micros(at.to_offset(time::UtcOffset::UTC).clamp(earliest, latest))
 }
 
 fn bounded(text: &str, max: usize) -> String {

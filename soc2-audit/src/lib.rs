@@ -20,7 +20,7 @@ pub use chain::{
 };
 pub use event::{
     Actor, AuditEvent, Criterion, MAX_METADATA_BYTES, MAX_NAME_BYTES, MAX_REASON_BYTES, Outcome,
-    SessionRef, Target, micros,
+    SessionRef, Target,
 };
 pub use export::{CSV_HEADER, ExportError, ExportFormat, export};
 pub use file::{FsyncPolicy, JsonlFileSink};

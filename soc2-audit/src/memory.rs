@@ -4,12 +4,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use soc2_core::{KeyRing, StoreError};
+use soc2_core::{KeyRing, StoreError, unix_micros};
 use time::OffsetDateTime;
 
-use crate::{
-    AuditSink, AuditStore, Chainer, Checkpoint, PreparedEvent, StoredEvent, TimeRange, micros,
-};
+use crate::{AuditSink, AuditStore, Chainer, Checkpoint, PreparedEvent, StoredEvent, TimeRange};
 
 /// A hash-chained [`AuditStore`] in memory. Cloning shares the same log.
 ///
@@ -130,7 +128,7 @@ impl AuditStore for MemoryAuditStore {
     }
 
     async fn first_seq_since(&self, at: OffsetDateTime) -> Result<Option<u64>, StoreError> {
-        let at = micros(at);
+        let at = unix_micros(at);
         Ok(self
             .lock()
             .events

@@ -3,10 +3,10 @@
 use std::fmt::Debug;
 
 use async_trait::async_trait;
-use soc2_core::StoreError;
+use soc2_core::{StoreError, unix_micros};
 use time::OffsetDateTime;
 
-use crate::{AuditEvent, Checkpoint, PreparedEvent, StoredEvent, micros};
+use crate::{AuditEvent, Checkpoint, PreparedEvent, StoredEvent};
 
 /// A destination for batches of audit events (a store, a file, `tracing`).
 ///
@@ -83,13 +83,13 @@ impl TimeRange {
     /// The start in microseconds since the epoch, as stores index it.
     #[must_use]
     pub fn from_micros(&self) -> i64 {
-        micros(self.from)
+        unix_micros(self.from)
     }
 
     /// The end in microseconds since the epoch, as stores index it.
     #[must_use]
     pub fn to_micros(&self) -> i64 {
-        micros(self.to)
+        unix_micros(self.to)
     }
 
     /// True when an event stamped `occurred_at_us` falls inside the range.

@@ -5,6 +5,7 @@ mod context;
 mod error;
 mod id;
 mod keyring;
+mod micros;
 mod preset;
 mod secret;
 
@@ -13,6 +14,7 @@ pub use context::{MAX_REQUEST_ID_BYTES, MAX_USER_AGENT_BYTES, RequestContext};
 pub use error::{BoxError, StoreError};
 pub use id::{EventId, SessionId, UserId};
 pub use keyring::{KEY_LEN, KeyId, KeyRing, KeyRingError};
+pub use micros::{from_unix_micros, truncate_to_micros, unix_micros};
 pub use preset::Preset;
 pub use secret::{Secret, SecretBytes, SecretString};
 

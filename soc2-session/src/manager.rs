@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use soc2_audit::{Actor, AuditError, AuditEvent, AuditLog, Outcome, SdkAction, Target};
-use soc2_core::{Clock, RequestContext, SessionId, StoreError, UserId};
+use soc2_core::{Clock, RequestContext, SessionId, StoreError, UserId, truncate_to_micros};
 use time::OffsetDateTime;
 
 use crate::{
@@ -149,7 +149,7 @@ impl SessionManager {
         factors: &[Factor],
         context: &RequestContext,
     ) -> Result<(SessionToken, Session), SessionError> {
-        let now = self.clock.now();
+        let now = self.now();
         self.make_room(user_id, context).await?;
         let token = SessionToken::generate().map_err(SessionError::Token)?;
         let mfa = factors.iter().any(|f| *f != Factor::Password);
@@ -207,7 +207,7 @@ impl SessionManager {
             .get(&digest)
             .await?
             .ok_or(SessionError::Invalid)?;
-        let now = self.clock.now();
+        let now = self.now();
         let expiry = if now >= record.absolute_expires_at {
             Some(Expiry::Absolute)
         } else if now >= record.idle_expires_at {
@@ -260,7 +260,7 @@ impl SessionManager {
         context: &RequestContext,
     ) -> Result<(SessionToken, Session), SessionError> {
         let current = self.validate(presented, context).await?;
-        let now = self.clock.now();
+        let now = self.now();
         let token = SessionToken::generate().map_err(SessionError::Token)?;
         let mut record = current.record.clone();
         record.digest = token.digest();
@@ -359,7 +359,7 @@ impl SessionManager {
         user: UserId,
         current: Option<&TokenDigest>,
     ) -> Result<Vec<DeviceSession>, SessionError> {
-        let now = self.clock.now();
+        let now = self.now();
         Ok(self
             .store
             .list_user(user)
@@ -379,7 +379,7 @@ impl SessionManager {
     /// # Errors
     /// Store and audit failures.
     pub async fn sweep(&self, batch: u32) -> Result<usize, SessionError> {
-        let now = self.clock.now();
+        let now = self.now();
         let removed = self.store.remove_expired(now, batch).await?;
         for record in &removed {
             let reason = if now >= record.absolute_expires_at {
@@ -410,7 +410,7 @@ impl SessionManager {
         let Some((limit, on_limit)) = self.policy.max_concurrent else {
             return Ok(());
         };
-        let now = self.clock.now();
+        let now = self.now();
         let live: Vec<SessionRecord> = self
             .store
             .list_user(user_id)
@@ -480,6 +480,12 @@ impl SessionManager {
         Ok(())
     }
 
+    /// The clock's time at the precision stores keep (whole microseconds), so a session read
+    /// back equals the one written.
+    fn now(&self) -> OffsetDateTime {
+        truncate_to_micros(self.clock.now())
+    }
+
     fn event(
         &self,
         action: SdkAction,
@@ -488,7 +494,7 @@ impl SessionManager {
         record: &SessionRecord,
         context: &RequestContext,
     ) -> AuditEvent {
-        AuditEvent::new(action, outcome, actor, self.clock.now())
+        AuditEvent::new(action, outcome, actor, self.now())
             .with_target(Target::new("session", &record.id.to_string()))
             .with_session(record.digest.session_ref())
             .with_context(context.clone())

@@ -53,7 +53,7 @@ macro_rules! sql_audit_store {
         use async_trait::async_trait;
         use soc2_audit::{
             AuditSink, AuditStore, Chainer, Checkpoint, PreparedEvent, StoredEvent,
-            TimeRange, micros,
+            TimeRange,
         };
         use soc2_core::{KeyRing, StoreError};
         use sqlx::QueryBuilder;
@@ -208,7 +208,7 @@ macro_rules! sql_audit_store {
             async fn first_seq_since(&self, at: OffsetDateTime) -> Result<Option<u64>, StoreError> {
                 let seq: Option<i64> =
                     sqlx::query_scalar("SELECT MIN(seq) FROM soc2_audit_events WHERE occurred_at_us >= $1")
-                        .bind(micros(at))
+                        .bind(soc2_core::unix_micros(at))
                         .fetch_one(&self.pool)
                         .await
                         .map_err(store_error)?;

@@ -4,6 +4,8 @@ mod audit;
 mod error;
 mod migrate;
 mod rows;
+mod session;
+mod session_rows;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -51,7 +51,7 @@ macro_rules! sql_migrate {
                 )
                 .bind(migration.version)
                 .bind(migration.name)
-                .bind(soc2_audit::micros(time::OffsetDateTime::now_utc()))
+                .bind(soc2_core::unix_micros(time::OffsetDateTime::now_utc()))
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;

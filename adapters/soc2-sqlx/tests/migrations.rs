@@ -19,7 +19,10 @@ macro_rules! migrates_once {
                 .fetch_all(&a)
                 .await
                 .unwrap();
-        assert_eq!(versions, [(1, "audit".to_owned())]);
+        assert_eq!(
+            versions,
+            [(1, "audit".to_owned()), (2, "sessions".to_owned())]
+        );
     }};
 }
 

@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use crate::audit::sql_audit_store;
 use crate::error::store_error;
 use crate::migrate::{Migration, sql_migrate};
+use crate::session::sql_session_store;
 
 sql_migrate!(PgPool, "postgres");
 
@@ -17,6 +18,14 @@ const GUARD_OPEN: &str = "WITH head AS (";
 const GUARD_CLOSE: &str = " RETURNING 1) ";
 const INSERT_IF_GUARDED: &str = ") AS v WHERE EXISTS (SELECT 1 FROM head)";
 const GUARD_ROWS_COUNTED: u64 = 0;
+
+sql_session_store!(
+    /// Sessions on PostgreSQL, shared by every app instance. Of concurrent rotations of one
+    /// token, exactly one finds the row to delete.
+    PgSessionStore,
+    sqlx::Postgres,
+    sqlx::PgPool
+);
 
 sql_audit_store!(
     /// The hash-chained audit store on PostgreSQL. Appends from any number of app instances are
@@ -27,11 +36,18 @@ sql_audit_store!(
     sqlx::PgConnection
 );
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "audit",
-    sql: include_str!("../../migrations/postgres/0001_audit.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "audit",
+        sql: include_str!("../../migrations/postgres/0001_audit.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "sessions",
+        sql: include_str!("../../migrations/postgres/0002_sessions.sql"),
+    },
+];
 
 /// Opens a pool on `url` (e.g. `postgres://user@host/db`).
 ///

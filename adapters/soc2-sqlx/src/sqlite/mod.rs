@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::audit::sql_audit_store;
 use crate::error::store_error;
 use crate::migrate::{Migration, sql_migrate};
+use crate::session::sql_session_store;
 
 sql_migrate!(SqlitePool, "sqlite");
 
@@ -18,6 +19,14 @@ const GUARD_OPEN: &str = "";
 const GUARD_CLOSE: &str = "; ";
 const INSERT_IF_GUARDED: &str = ") WHERE changes() = 1";
 const GUARD_ROWS_COUNTED: u64 = 1;
+
+sql_session_store!(
+    /// Sessions on SQLite. Rotation runs under `BEGIN IMMEDIATE`: of concurrent rotations of
+    /// one token, exactly one succeeds.
+    SqliteSessionStore,
+    sqlx::Sqlite,
+    sqlx::SqlitePool
+);
 
 sql_audit_store!(
     /// The hash-chained audit store on SQLite. Appends from several pools or processes on the
@@ -28,11 +37,18 @@ sql_audit_store!(
     sqlx::SqliteConnection
 );
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "audit",
-    sql: include_str!("../../migrations/sqlite/0001_audit.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "audit",
+        sql: include_str!("../../migrations/sqlite/0001_audit.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "sessions",
+        sql: include_str!("../../migrations/sqlite/0002_sessions.sql"),
+    },
+];
 
 /// How long a connection waits for another writer's lock before reporting the store busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

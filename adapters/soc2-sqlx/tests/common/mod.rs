@@ -7,9 +7,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use soc2_audit::AuditStore;
 use soc2_core::KeyRing;
+use soc2_session::SessionStore;
 use soc2_sqlx::{postgres, sqlite};
 use soc2_testkit::audit::{AuditBackend, AuditTamper};
 use soc2_testkit::postgres::TestSchema;
+use soc2_testkit::session::SessionBackend;
 use sqlx::AnyPool;
 
 /// A database a test owns: a SQLite file in a temporary directory, or a PostgreSQL schema.
@@ -82,6 +84,22 @@ impl AuditBackend for SqlBackend {
         if let Self::Postgres(schema) = self {
             schema.drop_schema().await;
         }
+    }
+}
+
+#[async_trait]
+impl SessionBackend for SqlBackend {
+    async fn open(&self) -> Arc<dyn SessionStore> {
+        match self {
+            Self::Sqlite { url, .. } => Arc::new(sqlite::SqliteSessionStore::new(
+                sqlite::connect(url).await.unwrap(),
+            )),
+            Self::Postgres(schema) => Arc::new(postgres::PgSessionStore::new(schema.pool().await)),
+        }
+    }
+
+    async fn cleanup(&self) {
+        AuditBackend::cleanup(self).await;
     }
 }
 

@@ -1,0 +1,7 @@
+//! The session store conformance suite on PostgreSQL (`SOC2_TEST_POSTGRES_URL`).
+
+mod common;
+
+use common::SqlBackend;
+
+soc2_testkit::session_store_conformance!(SqlBackend::postgres(module_path!()).await);
