@@ -1,5 +1,7 @@
 //! The session store conformance suite on SQLite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::SqlBackend;
