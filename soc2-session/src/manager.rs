@@ -7,6 +7,7 @@ use soc2_audit::{Actor, AuditError, AuditEvent, AuditLog, Outcome, SdkAction, Ta
 use soc2_core::{Clock, RequestContext, SessionId, StoreError, UserId, truncate_to_micros};
 use time::OffsetDateTime;
 
+use crate::cache::SessionCache;
 use crate::{
     AuthLevel, Factor, OnSessionLimit, SessionPolicy, SessionRecord, SessionStore, SessionToken,
     TokenDigest, TokenError,
@@ -118,6 +119,7 @@ pub struct SessionManager {
     policy: SessionPolicy,
     clock: Arc<dyn Clock>,
     audit: AuditLog,
+    cache: Option<Arc<SessionCache>>,
 }
 
 impl SessionManager {
@@ -134,7 +136,20 @@ impl SessionManager {
             policy,
             clock,
             audit,
+            cache: None,
         }
+    }
+
+    /// Serves validated sessions from memory for up to `max_staleness` (a few seconds) after
+    /// reading them from the store. Off by default.
+    ///
+    /// # Warning
+    /// A session revoked or rotated through *another* app instance stays usable here for up to
+    /// `max_staleness`. Revocations through this manager take effect at once.
+    #[must_use]
+    pub fn with_cache(mut self, max_staleness: Duration) -> Self {
+        self.cache = Some(Arc::new(SessionCache::new(max_staleness)));
+        self
     }
 
     /// Starts a session for `user_id`, authenticated now with `factors`. Applies the
@@ -202,12 +217,19 @@ impl SessionManager {
     ) -> Result<Session, SessionError> {
         let token = SessionToken::parse(presented).map_err(|_| SessionError::Invalid)?;
         let digest = token.digest();
+        let now = self.now();
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.get(&digest, now));
+        if let Some(record) = cached.filter(|record| self.usable_without_store(record, now)) {
+            return Ok(Session { record });
+        }
         let mut record = self
             .store
             .get(&digest)
             .await?
             .ok_or(SessionError::Invalid)?;
-        let now = self.now();
         let expiry = if now >= record.absolute_expires_at {
             Some(Expiry::Absolute)
         } else if now >= record.idle_expires_at {
@@ -216,6 +238,7 @@ impl SessionManager {
             None
         };
         if let Some(expiry) = expiry {
+            self.forget(&digest);
             if self.store.remove(&digest).await?.is_some() {
                 let event = self
                     .event(
@@ -244,6 +267,9 @@ impl SessionManager {
             record.last_seen_at = now;
             record.idle_expires_at = idle_expires_at;
         }
+        if let Some(cache) = &self.cache {
+            cache.put(&record, now);
+        }
         Ok(Session { record })
     }
 
@@ -271,6 +297,7 @@ impl SessionManager {
                 record.auth.mfa_verified_at = Some(now);
             }
         }
+        self.forget(&current.record.digest);
         if !self.store.rotate(&current.record.digest, &record).await? {
             return Err(SessionError::Invalid);
         }
@@ -301,6 +328,7 @@ impl SessionManager {
         let Ok(token) = SessionToken::parse(presented) else {
             return Ok(false);
         };
+        self.forget(&token.digest());
         match self.store.remove(&token.digest()).await? {
             Some(record) => {
                 self.audit_revoked(&[record], by, "logout or revocation", context)?;
@@ -320,6 +348,9 @@ impl SessionManager {
         by: Actor,
         context: &RequestContext,
     ) -> Result<usize, SessionError> {
+        if let Some(cache) = &self.cache {
+            cache.remove_user(user);
+        }
         let removed = self.store.remove_user(user, None).await?;
         self.audit_revoked(&removed, by, "all sessions of the user revoked", context)?;
         Ok(removed.len())
@@ -340,6 +371,9 @@ impl SessionManager {
             .store
             .remove_user(session.user_id(), Some(&session.record.digest))
             .await?;
+        for record in &removed {
+            self.forget(&record.digest);
+        }
         let by = Actor::user(session.user_id());
         self.audit_revoked(
             &removed,
@@ -437,6 +471,7 @@ impl SessionManager {
                 let mut by_use = live;
                 by_use.sort_by_key(|record| record.last_seen_at);
                 for record in by_use.iter().take(by_use.len() + 1 - limit) {
+                    self.forget(&record.digest);
                     if self.store.remove(&record.digest).await?.is_some() {
                         let event = self
                             .event(
@@ -478,6 +513,19 @@ impl SessionManager {
             self.audit.record(event)?;
         }
         Ok(())
+    }
+
+    /// True when a cached record may be served as is: not expired, and no touch due.
+    fn usable_without_store(&self, record: &SessionRecord, now: OffsetDateTime) -> bool {
+        now < record.absolute_expires_at
+            && now < record.idle_expires_at
+            && now - record.last_seen_at < self.policy.touch_interval
+    }
+
+    fn forget(&self, digest: &TokenDigest) {
+        if let Some(cache) = &self.cache {
+            cache.remove(digest);
+        }
     }
 
     /// The clock's time at the precision stores keep (whole microseconds), so a session read

@@ -450,3 +450,79 @@ async fn no_session_exists_when_its_creation_cannot_be_audited() {
     ));
     assert!(f.store.list_user(user).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_cache_bounds_how_long_a_foreign_revocation_goes_unseen() {
+    let f = fixture(nist());
+    let cached = f.sessions.clone().with_cache(Duration::from_secs(2));
+    let user = UserId::new_v7();
+    let (token, _) = cached
+        .create(user, &[Factor::Password], &ctx())
+        .await
+        .unwrap();
+    let token = token.expose_secret().as_bytes().to_vec();
+    cached.validate(&token, &ctx()).await.unwrap();
+
+    // Another instance revokes the session straight in the shared store.
+    f.store.remove_user(user, None).await.unwrap();
+    f.clock.advance(Duration::from_millis(1999));
+    cached.validate(&token, &ctx()).await.unwrap(); // served from the cache, within the bound
+    assert!(matches!(
+        f.sessions.validate(&token, &ctx()).await,
+        Err(SessionError::Invalid)
+    ));
+    f.clock.advance(Duration::from_millis(1));
+    assert!(matches!(
+        cached.validate(&token, &ctx()).await,
+        Err(SessionError::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn revocation_through_a_caching_manager_takes_effect_at_once() {
+    let f = fixture(nist());
+    let cached = f.sessions.clone().with_cache(Duration::from_secs(5));
+    let user = UserId::new_v7();
+    let (first, _) = cached
+        .create(user, &[Factor::Password], &ctx())
+        .await
+        .unwrap();
+    let (second, _) = cached
+        .create(user, &[Factor::Password], &ctx())
+        .await
+        .unwrap();
+    let (first, second) = (
+        first.expose_secret().as_bytes().to_vec(),
+        second.expose_secret().as_bytes().to_vec(),
+    );
+    cached.validate(&first, &ctx()).await.unwrap();
+    cached.validate(&second, &ctx()).await.unwrap();
+
+    cached
+        .revoke(&first, Actor::user(user), &ctx())
+        .await
+        .unwrap();
+    assert!(matches!(
+        cached.validate(&first, &ctx()).await,
+        Err(SessionError::Invalid)
+    ));
+    let (rotated, _) = cached.rotate(&second, None, &ctx()).await.unwrap();
+    assert!(matches!(
+        cached.validate(&second, &ctx()).await,
+        Err(SessionError::Invalid)
+    ));
+    cached
+        .validate(rotated.expose_secret().as_bytes(), &ctx())
+        .await
+        .unwrap();
+    cached
+        .revoke_user(user, Actor::System, &ctx())
+        .await
+        .unwrap();
+    assert!(matches!(
+        cached
+            .validate(rotated.expose_secret().as_bytes(), &ctx())
+            .await,
+        Err(SessionError::Invalid)
+    ));
+}
