@@ -54,6 +54,49 @@ pub enum PolicyError {
     /// A concurrent-session limit of zero would refuse every login.
     #[error("a concurrent-session limit must allow at least one session")]
     ZeroLimit,
+    /// The TOML configuration does not parse (unknown keys are refused, so a typo cannot
+    /// silently leave a default in force).
+    #[error("session policy configuration: {0}")]
+    Config(String),
+}
+
+/// The TOML form of a session policy: a preset and any overrides.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    preset: Preset,
+    #[serde(default, with = "optional_duration")]
+    idle_timeout: Option<Duration>,
+    #[serde(default, with = "optional_duration")]
+    absolute_lifetime: Option<Duration>,
+    #[serde(default, with = "optional_duration")]
+    touch_interval: Option<Duration>,
+    max_concurrent: Option<usize>,
+    on_limit: Option<LimitAction>,
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum LimitAction {
+    Refuse,
+    EvictOldest,
+}
+
+mod optional_duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map(Some).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration like \"15m\" or \"12h\": {e}"
+            ))
+        })
+    }
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -84,6 +127,53 @@ impl SessionPolicy {
             max_concurrent,
             touch_interval: MINUTE,
         }
+    }
+
+    /// Reads a policy from TOML: a `preset` and optional overrides, then validates it.
+    ///
+    /// ```toml
+    /// preset = "soc2-strict"          # nist80063b-aal2 | asvs-l2 | pci4 | soc2-strict
+    /// idle_timeout = "10m"
+    /// absolute_lifetime = "8h"
+    /// touch_interval = "30s"
+    /// max_concurrent = 5              # with on_limit = "refuse" | "evict-oldest"
+    /// on_limit = "refuse"
+    /// ```
+    ///
+    /// # Errors
+    /// [`PolicyError::Config`] for malformed TOML, unknown keys or bad durations, and any
+    /// [`PolicyError`] of [`SessionPolicy::validate`].
+    pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
+        let file: PolicyFile =
+            toml::from_str(text).map_err(|e| PolicyError::Config(e.message().to_owned()))?;
+        let mut policy = Self::from_preset(file.preset);
+        if let Some(idle) = file.idle_timeout {
+            policy.idle_timeout = idle;
+        }
+        if let Some(absolute) = file.absolute_lifetime {
+            policy.absolute_lifetime = absolute;
+        }
+        if let Some(touch) = file.touch_interval {
+            policy.touch_interval = touch;
+        }
+        if file.max_concurrent.is_some() || file.on_limit.is_some() {
+            let preset_limit = policy.max_concurrent;
+            let limit = file.max_concurrent.or(preset_limit.map(|(limit, _)| limit));
+            let action = match file.on_limit {
+                Some(LimitAction::Refuse) => OnSessionLimit::Refuse,
+                Some(LimitAction::EvictOldest) => OnSessionLimit::EvictOldest,
+                None => preset_limit.map_or(OnSessionLimit::Refuse, |(_, action)| action),
+            };
+            policy.max_concurrent = match limit {
+                Some(limit) => Some((limit, action)),
+                None => {
+                    return Err(PolicyError::Config(
+                        "`on_limit` needs `max_concurrent`".into(),
+                    ));
+                }
+            };
+        }
+        policy.validate()
     }
 
     /// Sets the idle timeout.
@@ -178,6 +268,51 @@ mod tests {
         ] {
             assert!(SessionPolicy::from_preset(preset).validate().is_ok());
         }
+    }
+
+    #[test]
+    fn toml_overrides_a_preset() {
+        let policy = SessionPolicy::from_toml(
+            "preset = \"nist80063b-aal2\"\nidle_timeout = \"10m\"\nmax_concurrent = 5\non_limit = \"refuse\"\n",
+        )
+        .unwrap();
+        assert_eq!(policy.idle_timeout, 10 * MINUTE);
+        assert_eq!(policy.absolute_lifetime, 12 * HOUR);
+        assert_eq!(policy.max_concurrent, Some((5, OnSessionLimit::Refuse)));
+        let strict = SessionPolicy::from_toml("preset = \"soc2-strict\"").unwrap();
+        assert_eq!(strict, SessionPolicy::from_preset(Preset::Soc2Strict));
+    }
+
+    #[test]
+    fn bad_toml_is_refused_with_a_reason() {
+        let cases = [
+            ("preset = \"nist\"", "unknown variant"),
+            ("preset = \"pci4\"\nidle_timout = \"5m\"", "unknown field"),
+            (
+                "preset = \"pci4\"\nidle_timeout = \"soon\"",
+                "not a duration",
+            ),
+            (
+                "preset = \"pci4\"\non_limit = \"refuse\"",
+                "needs `max_concurrent`",
+            ),
+            ("idle_timeout = \"5m\"", "missing field `preset`"),
+        ];
+        for (text, reason) in cases {
+            match SessionPolicy::from_toml(text) {
+                Err(PolicyError::Config(message)) => {
+                    assert!(message.contains(reason), "{text}: {message}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            SessionPolicy::from_toml("preset = \"pci4\"\ntouch_interval = \"15m\""),
+            Err(PolicyError::TouchNotBelowIdle {
+                touch: 15 * MINUTE,
+                idle: 15 * MINUTE
+            })
+        );
     }
 
     #[test]
