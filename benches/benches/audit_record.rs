@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use criterion::{Criterion, criterion_group};
 use soc2_audit::{AuditEvent, AuditLog, AuditLogConfig, AuditSink, PreparedEvent};
-use soc2_benches::typical_event;
+use soc2_benches::{runtime, typical_event};
 use soc2_core::StoreError;
 
 /// A sink that stores nothing, so only the enqueue is measured and the buffer never fills.
@@ -26,14 +26,6 @@ impl AuditSink for Discard {
 }
 
 const CAPACITY: usize = 1 << 20;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Calls between drains: the buffer never fills, so only the enqueue path is measured.
 const CHUNK: u64 = 10_000;

@@ -18,7 +18,7 @@ use criterion::{Criterion, Throughput, criterion_group};
 use soc2_audit::{
     AuditEvent, AuditLog, AuditLogConfig, AuditSink, FsyncPolicy, JsonlFileSink, MemoryAuditStore,
 };
-use soc2_benches::{raw_round, raw_rows, typical_event};
+use soc2_benches::{raw_round, raw_rows, runtime, typical_event};
 use soc2_sqlx::{postgres, sqlite};
 use soc2_testkit::postgres::TestSchema;
 use soc2_testkit::test_keys;
@@ -31,14 +31,6 @@ const EVENTS: usize = 1024;
 const BATCH: usize = 256;
 /// Alternating rounds of the paired measurement.
 const PAIRED_ROUNDS: usize = 40;
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// One SDK round: build the events (untimed), `record` each, then `flush` until stored.
 async fn sdk_round(log: &AuditLog) -> Duration {

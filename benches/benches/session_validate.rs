@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use soc2_audit::{AuditLog, AuditLogConfig, MemoryAuditStore};
+use soc2_benches::runtime;
 use soc2_core::{ManualClock, Preset, RequestContext, UserId};
 use soc2_session::{Factor, SessionManager, SessionPolicy, SessionStore, TokenDigest};
 use soc2_sqlx::{postgres, sqlite};
@@ -40,15 +41,21 @@ const SELECT_BY_DIGEST: &str = "SELECT token_digest, session_id, user_id, create
     last_seen_at_us, idle_expires_at_us, absolute_expires_at_us, authenticated_at_us, factors, \
     mfa_verified_at_us, client_ip, user_agent FROM soc2_sessions WHERE token_digest = $1";
 
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+/// A manager over `store` whose clock never moves (no touch is ever due), and one session.
+/// The raw baseline: the session row by primary key, straight through sqlx.
+macro_rules! raw_select {
+    ($pool:expr, $digest:expr) => {
+        async {
+            let row: Option<RawSessionRow> = sqlx::query_as(SELECT_BY_DIGEST)
+                .bind($digest.as_bytes().to_vec())
+                .fetch_optional($pool)
+                .await
+                .unwrap();
+            row.unwrap()
+        }
+    };
 }
 
-/// A manager over `store` whose clock never moves (no touch is ever due), and one session.
 fn manager_with_session(
     rt: &Runtime,
     store: Arc<dyn SessionStore>,
@@ -142,14 +149,7 @@ fn session_validate(c: &mut Criterion) {
             .await
             .unwrap()
     };
-    let sqlite_raw = || async {
-        let row: Option<RawSessionRow> = sqlx::query_as(SELECT_BY_DIGEST)
-            .bind(sqlite_digest.as_bytes().to_vec())
-            .fetch_optional(&sqlite_pool)
-            .await
-            .unwrap();
-        row.unwrap()
-    };
+    let sqlite_raw = || raw_select!(&sqlite_pool, sqlite_digest);
     group.bench_function("sqlite/sdk_validate", |b| b.to_async(&rt).iter(sqlite_sdk));
     group.bench_function("sqlite/raw_pk_select", |b| b.to_async(&rt).iter(sqlite_raw));
 
@@ -173,14 +173,7 @@ fn session_validate(c: &mut Criterion) {
     });
     if let Some((pool, manager, token, digest)) = &postgres {
         let sdk = || async { manager.validate(token, &context).await.unwrap() };
-        let raw = || async {
-            let row: Option<RawSessionRow> = sqlx::query_as(SELECT_BY_DIGEST)
-                .bind(digest.as_bytes().to_vec())
-                .fetch_optional(pool)
-                .await
-                .unwrap();
-            row.unwrap()
-        };
+        let raw = || raw_select!(pool, digest);
         group.bench_function("postgres/sdk_validate", |b| b.to_async(&rt).iter(sdk));
         group.bench_function("postgres/raw_pk_select", |b| b.to_async(&rt).iter(raw));
     } else {
@@ -194,14 +187,7 @@ fn session_validate(c: &mut Criterion) {
             rt,
             "postgres",
             async { manager.validate(token, &context).await.unwrap() },
-            async {
-                let row: Option<RawSessionRow> = sqlx::query_as(SELECT_BY_DIGEST)
-                    .bind(digest.as_bytes().to_vec())
-                    .fetch_optional(pool)
-                    .await
-                    .unwrap();
-                row.unwrap()
-            }
+            raw_select!(pool, digest)
         );
     }
     let mut hits: Vec<Duration> = (0..100_000)

@@ -7,6 +7,20 @@ use soc2_audit::{Actor, AuditEvent, Outcome, SdkAction, Target};
 use soc2_core::{RequestContext, UserId};
 use time::OffsetDateTime;
 
+/// The runtime every benchmark uses: two workers, as many as this machine has cores.
+///
+/// # Panics
+/// When the runtime cannot be built.
+#[must_use]
+#[allow(clippy::expect_used)]
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+}
+
 /// A typical login-failure event: actor, target, reason, request context and metadata.
 #[must_use]
 pub fn typical_event(n: u64) -> AuditEvent {

@@ -25,6 +25,25 @@ impl MemorySessionStore {
     fn lock(&self) -> MutexGuard<'_, HashMap<TokenDigest, SessionRecord>> {
         self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Removes and returns up to `limit` sessions for which `doomed` holds.
+    fn remove_matching(
+        &self,
+        limit: usize,
+        doomed: impl Fn(&SessionRecord) -> bool,
+    ) -> Vec<SessionRecord> {
+        let mut sessions = self.lock();
+        let digests: Vec<TokenDigest> = sessions
+            .values()
+            .filter(|session| doomed(session))
+            .take(limit)
+            .map(|session| session.digest)
+            .collect();
+        digests
+            .iter()
+            .filter_map(|digest| sessions.remove(digest))
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -94,16 +113,9 @@ impl SessionStore for MemorySessionStore {
         user: UserId,
         keep: Option<&TokenDigest>,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut sessions = self.lock();
-        let doomed: Vec<TokenDigest> = sessions
-            .values()
-            .filter(|session| session.user_id == user && Some(&session.digest) != keep)
-            .map(|session| session.digest)
-            .collect();
-        Ok(doomed
-            .iter()
-            .filter_map(|digest| sessions.remove(digest))
-            .collect())
+        Ok(self.remove_matching(usize::MAX, |session| {
+            session.user_id == user && Some(&session.digest) != keep
+        }))
     }
 
     async fn remove_expired(
@@ -111,16 +123,8 @@ impl SessionStore for MemorySessionStore {
         now: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut sessions = self.lock();
-        let doomed: Vec<TokenDigest> = sessions
-            .values()
-            .filter(|session| session.idle_expires_at <= now || session.absolute_expires_at <= now)
-            .take(limit as usize)
-            .map(|session| session.digest)
-            .collect();
-        Ok(doomed
-            .iter()
-            .filter_map(|digest| sessions.remove(digest))
-            .collect())
+        Ok(self.remove_matching(limit as usize, |session| {
+            session.idle_expires_at <= now || session.absolute_expires_at <= now
+        }))
     }
 }

@@ -67,6 +67,11 @@ impl Fixture {
             .collect()
     }
 
+    /// How many audit events of `action` were recorded.
+    async fn count(&self, action: &str) -> usize {
+        self.events().await.iter().filter(|e| e.0 == action).count()
+    }
+
     async fn bodies(&self) -> String {
         self.audit.flush().await.unwrap();
         let stored = self.audit_store.read(0, 1000).await.unwrap();
@@ -76,6 +81,14 @@ impl Fixture {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// Asserts that `token` is refused as invalid (unknown, revoked or rotated away).
+async fn assert_invalid(sessions: &SessionManager, token: &[u8]) {
+    assert!(matches!(
+        sessions.validate(token, &ctx()).await,
+        Err(SessionError::Invalid)
+    ));
 }
 
 fn ctx() -> RequestContext {
@@ -118,22 +131,14 @@ async fn created_sessions_validate_and_never_leak_the_token() {
 async fn malformed_and_unknown_tokens_are_invalid() {
     let f = fixture(nist());
     for presented in [&b""[..], b"soc2s_short", &[0xFF; 49], &vec![b'a'; 1 << 20]] {
-        assert!(matches!(
-            f.sessions.validate(presented, &ctx()).await,
-            Err(SessionError::Invalid)
-        ));
+        assert_invalid(&f.sessions, presented).await;
     }
     let (unknown, _) = fixture(nist())
         .sessions
         .create(UserId::new_v7(), &[Factor::Password], &ctx())
         .await
         .unwrap();
-    assert!(matches!(
-        f.sessions
-            .validate(unknown.expose_secret().as_bytes(), &ctx())
-            .await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&f.sessions, unknown.expose_secret().as_bytes()).await;
 }
 
 #[tokio::test]
@@ -163,10 +168,7 @@ async fn idle_timeout_fires_within_one_touch_interval_of_the_last_request() {
         f.sessions.validate(&token, &ctx()).await,
         Err(SessionError::Expired(Expiry::Idle))
     ));
-    assert!(matches!(
-        f.sessions.validate(&token, &ctx()).await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&f.sessions, &token).await;
     let events = f.events().await;
     assert_eq!(
         events[1],
@@ -217,10 +219,7 @@ async fn rotation_kills_the_old_token_and_records_step_up() {
         .rotate(&old, Some(&[Factor::Password, Factor::WebAuthn]), &ctx())
         .await
         .unwrap();
-    assert!(matches!(
-        f.sessions.validate(&old, &ctx()).await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&f.sessions, &old).await;
     f.sessions
         .validate(new.expose_secret().as_bytes(), &ctx())
         .await
@@ -256,14 +255,7 @@ async fn concurrent_rotations_of_one_token_have_one_winner() {
         winners += usize::from(task.await.unwrap());
     }
     assert_eq!(winners, 1);
-    assert_eq!(
-        f.events()
-            .await
-            .iter()
-            .filter(|e| e.0 == "session.rotated")
-            .count(),
-        1
-    );
+    assert_eq!(f.count("session.rotated").await, 1);
 }
 
 #[tokio::test]
@@ -307,12 +299,7 @@ async fn logout_and_revocation_end_sessions_server_side() {
             .await
             .unwrap()
     );
-    assert!(matches!(
-        f.sessions
-            .validate(tokens[0].expose_secret().as_bytes(), &ctx())
-            .await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&f.sessions, tokens[0].expose_secret().as_bytes()).await;
 
     let devices = f
         .sessions
@@ -400,12 +387,7 @@ async fn an_evicting_limit_ends_the_least_recently_used_session() {
         .create(user, &[Factor::Password], &ctx())
         .await
         .unwrap();
-    assert!(matches!(
-        f.sessions
-            .validate(second.expose_secret().as_bytes(), &ctx())
-            .await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&f.sessions, second.expose_secret().as_bytes()).await;
     f.sessions
         .validate(first.expose_secret().as_bytes(), &ctx())
         .await
@@ -429,14 +411,7 @@ async fn the_sweeper_deletes_and_audits_expired_sessions() {
     assert_eq!(f.sessions.sweep(2).await.unwrap(), 2);
     assert_eq!(f.sessions.sweep(2).await.unwrap(), 1);
     assert_eq!(f.sessions.sweep(2).await.unwrap(), 0);
-    assert_eq!(
-        f.events()
-            .await
-            .iter()
-            .filter(|e| e.0 == "session.expired")
-            .count(),
-        3
-    );
+    assert_eq!(f.count("session.expired").await, 3);
 }
 
 #[tokio::test]
@@ -467,15 +442,9 @@ async fn the_cache_bounds_how_long_a_foreign_revocation_goes_unseen() {
     f.store.remove_user(user, None).await.unwrap();
     f.clock.advance(Duration::from_millis(1999));
     cached.validate(&token, &ctx()).await.unwrap(); // served from the cache, within the bound
-    assert!(matches!(
-        f.sessions.validate(&token, &ctx()).await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&f.sessions, &token).await;
     f.clock.advance(Duration::from_millis(1));
-    assert!(matches!(
-        cached.validate(&token, &ctx()).await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&cached, &token).await;
 }
 
 #[tokio::test]
@@ -502,15 +471,9 @@ async fn revocation_through_a_caching_manager_takes_effect_at_once() {
         .revoke(&first, Actor::user(user), &ctx())
         .await
         .unwrap();
-    assert!(matches!(
-        cached.validate(&first, &ctx()).await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&cached, &first).await;
     let (rotated, _) = cached.rotate(&second, None, &ctx()).await.unwrap();
-    assert!(matches!(
-        cached.validate(&second, &ctx()).await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&cached, &second).await;
     cached
         .validate(rotated.expose_secret().as_bytes(), &ctx())
         .await
@@ -519,10 +482,5 @@ async fn revocation_through_a_caching_manager_takes_effect_at_once() {
         .revoke_user(user, Actor::System, &ctx())
         .await
         .unwrap();
-    assert!(matches!(
-        cached
-            .validate(rotated.expose_secret().as_bytes(), &ctx())
-            .await,
-        Err(SessionError::Invalid)
-    ));
+    assert_invalid(&cached, rotated.expose_secret().as_bytes()).await;
 }
