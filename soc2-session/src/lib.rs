@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod cache;
+pub mod jwt;
 mod manager;
 mod memory;
 mod policy;
