@@ -7,12 +7,14 @@ use async_trait::async_trait;
 use soc2_core::{StoreError, UserId};
 use time::OffsetDateTime;
 
+use crate::jwt::TokenDenyList;
 use crate::{SessionRecord, SessionStore, TokenDigest};
 
 /// Sessions in a map behind a mutex; clones share it. Lost on restart.
 #[derive(Debug, Clone, Default)]
 pub struct MemorySessionStore {
     sessions: Arc<Mutex<HashMap<TokenDigest, SessionRecord>>>,
+    denied: Arc<Mutex<HashMap<String, OffsetDateTime>>>,
 }
 
 impl MemorySessionStore {
@@ -126,5 +128,27 @@ impl SessionStore for MemorySessionStore {
         Ok(self.remove_matching(limit as usize, |session| {
             session.idle_expires_at <= now || session.absolute_expires_at <= now
         }))
+    }
+}
+
+#[async_trait]
+impl TokenDenyList for MemorySessionStore {
+    async fn deny(&self, jti: &str, until: OffsetDateTime) -> Result<(), StoreError> {
+        let mut denied = self.denied.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = denied.entry(jti.to_owned()).or_insert(until);
+        *entry = (*entry).max(until);
+        Ok(())
+    }
+
+    async fn is_denied(&self, jti: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let denied = self.denied.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(denied.get(jti).is_some_and(|until| now < *until))
+    }
+
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut denied = self.denied.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = denied.len();
+        denied.retain(|_, until| now < *until);
+        Ok((before - denied.len()) as u64)
     }
 }

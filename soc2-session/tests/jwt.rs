@@ -39,6 +39,10 @@ fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    fn clock_now(&self) -> time::OffsetDateTime {
+        soc2_core::Clock::now(self.clock.as_ref())
+    }
+
     /// Signs `claims` under `header` with the real "ed-1" key.
     fn forge(&self, header: &Header, claims: &serde_json::Value) -> String {
         jsonwebtoken::encode(header, claims, &EncodingKey::from_ed_der(&self.der)).unwrap()
@@ -300,4 +304,70 @@ proptest::proptest! {
         let f = fixture();
         proptest::prop_assert!(f.tokens.verify(&bytes, "billing").is_err());
     }
+}
+
+/// A deny list whose backend is down.
+#[derive(Debug)]
+struct Unreachable;
+
+#[async_trait::async_trait]
+impl soc2_session::jwt::TokenDenyList for Unreachable {
+    async fn deny(&self, _: &str, _: time::OffsetDateTime) -> Result<(), soc2_core::StoreError> {
+        Err(soc2_core::StoreError::Unavailable("down".into()))
+    }
+
+    async fn is_denied(
+        &self,
+        _: &str,
+        _: time::OffsetDateTime,
+    ) -> Result<bool, soc2_core::StoreError> {
+        Err(soc2_core::StoreError::Unavailable("down".into()))
+    }
+
+    async fn purge_expired(&self, _: time::OffsetDateTime) -> Result<u64, soc2_core::StoreError> {
+        Err(soc2_core::StoreError::Unavailable("down".into()))
+    }
+}
+
+#[tokio::test]
+async fn revoked_tokens_are_refused_until_they_expire() {
+    use soc2_session::jwt::TokenDenyList;
+
+    let f = fixture();
+    let deny_list = soc2_session::MemorySessionStore::new();
+    let revoked = f
+        .tokens
+        .issue("svc-orders", "billing", 5 * MINUTE, None)
+        .unwrap();
+    let other = f
+        .tokens
+        .issue("svc-orders", "billing", 5 * MINUTE, None)
+        .unwrap();
+    let claims = f.verify(&revoked).unwrap();
+    f.tokens.revoke(&claims, &deny_list).await.unwrap();
+
+    assert_eq!(
+        f.tokens
+            .verify_unrevoked(revoked.as_bytes(), "billing", &deny_list)
+            .await,
+        Err(JwtError::Revoked)
+    );
+    f.tokens
+        .verify_unrevoked(other.as_bytes(), "billing", &deny_list)
+        .await
+        .unwrap();
+    // Fail closed when the list cannot be read.
+    assert_eq!(
+        f.tokens
+            .verify_unrevoked(other.as_bytes(), "billing", &Unreachable)
+            .await,
+        Err(JwtError::DenyListUnavailable)
+    );
+    assert_eq!(
+        f.tokens.revoke(&claims, &Unreachable).await,
+        Err(JwtError::DenyListUnavailable)
+    );
+    // Once the token could not be used anyway, its denial can go.
+    f.clock.advance(5 * MINUTE + Duration::from_secs(30));
+    assert_eq!(deny_list.purge_expired(f.clock_now()).await.unwrap(), 1);
 }

@@ -8,6 +8,7 @@ macro_rules! sql_session_store {
         mod session_store {
         use async_trait::async_trait;
         use soc2_core::{StoreError, UserId, unix_micros};
+        use soc2_session::jwt::TokenDenyList;
         use soc2_session::{SessionRecord, SessionStore, TokenDigest};
         use sqlx::QueryBuilder;
         use time::OffsetDateTime;
@@ -164,6 +165,45 @@ macro_rules! sql_session_store {
                 .await
                 .map_err(store_error)?;
                 convert(rows)
+            }
+        }
+
+        #[async_trait]
+        impl TokenDenyList for $store {
+            async fn deny(&self, jti: &str, until: OffsetDateTime) -> Result<(), StoreError> {
+                sqlx::query(concat!(
+                    "INSERT INTO soc2_denied_tokens (jti, expires_at_us) VALUES ($1, $2)",
+                    " ON CONFLICT (jti) DO UPDATE SET expires_at_us = CASE",
+                    " WHEN excluded.expires_at_us > soc2_denied_tokens.expires_at_us",
+                    " THEN excluded.expires_at_us ELSE soc2_denied_tokens.expires_at_us END"
+                ))
+                .bind(jti.to_owned())
+                .bind(unix_micros(until))
+                .execute(&self.pool)
+                .await
+                .map_err(store_error)?;
+                Ok(())
+            }
+
+            async fn is_denied(&self, jti: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT expires_at_us FROM soc2_denied_tokens WHERE jti = $1 AND expires_at_us > $2",
+                )
+                .bind(jti.to_owned())
+                .bind(unix_micros(now))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+                Ok(found.is_some())
+            }
+
+            async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+                let purged = sqlx::query("DELETE FROM soc2_denied_tokens WHERE expires_at_us <= $1")
+                    .bind(unix_micros(now))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(purged.rows_affected())
             }
         }
         }

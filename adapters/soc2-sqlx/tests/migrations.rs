@@ -21,7 +21,11 @@ macro_rules! migrates_once {
                 .unwrap();
         assert_eq!(
             versions,
-            [(1, "audit".to_owned()), (2, "sessions".to_owned())]
+            [
+                (1, "audit".to_owned()),
+                (2, "sessions".to_owned()),
+                (3, "denied_tokens".to_owned())
+            ]
         );
     }};
 }

@@ -7,6 +7,7 @@
 //! and every missing or wrong claim among `iss`, `sub`, `aud`, `exp`, `nbf`, `iat` and `jti`.
 //! Time comes from the injected clock.
 
+mod deny;
 mod keys;
 mod provider;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use soc2_core::{Clock, EventId};
 
+pub use deny::TokenDenyList;
 pub use keys::{ServiceAlgorithm, ServiceKey, ServiceKeySet};
 
 /// The `typ` header of every service token (RFC 9068 access tokens).
@@ -78,6 +80,12 @@ pub enum JwtError {
     /// The token could not be signed.
     #[error("token could not be signed")]
     Signing,
+    /// The token was revoked (its `jti` is on the deny list).
+    #[error("token revoked")]
+    Revoked,
+    /// The deny list could not be read; the token is refused (fail closed).
+    #[error("token deny list unavailable")]
+    DenyListUnavailable,
 }
 
 /// The claims of a service token.
@@ -207,6 +215,44 @@ impl ServiceTokens {
         }
         let claims = verified_claims(token, key)?;
         self.check_claims(&claims, audience, now.unix_timestamp())
+    }
+
+    /// Like [`ServiceTokens::verify`], and also refuses a token whose `jti` is on `deny_list`.
+    ///
+    /// # Errors
+    /// As `verify`, plus [`JwtError::Revoked`], and [`JwtError::DenyListUnavailable`] when the
+    /// list cannot be read (fail closed).
+    pub async fn verify_unrevoked(
+        &self,
+        token: &[u8],
+        audience: &str,
+        deny_list: &dyn TokenDenyList,
+    ) -> Result<ServiceClaims, JwtError> {
+        let claims = self.verify(token, audience)?;
+        match deny_list.is_denied(&claims.jti, self.clock.now()).await {
+            Ok(false) => Ok(claims),
+            Ok(true) => Err(JwtError::Revoked),
+            Err(_) => Err(JwtError::DenyListUnavailable),
+        }
+    }
+
+    /// Revokes a verified token until it expires.
+    ///
+    /// # Errors
+    /// [`JwtError::DenyListUnavailable`] when the list cannot be written.
+    pub async fn revoke(
+        &self,
+        claims: &ServiceClaims,
+        deny_list: &dyn TokenDenyList,
+    ) -> Result<(), JwtError> {
+        let until = time::OffsetDateTime::from_unix_timestamp(
+            claims.exp.saturating_add(LEEWAY.as_secs() as i64),
+        )
+        .map_err(|_| JwtError::MissingClaim("exp"))?;
+        deny_list
+            .deny(&claims.jti, until)
+            .await
+            .map_err(|_| JwtError::DenyListUnavailable)
     }
 
     fn check_claims(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use soc2_core::{SessionId, StoreError, UserId};
+use soc2_session::jwt::TokenDenyList;
 use soc2_session::{AuthLevel, Factor, SessionRecord, SessionStore, SessionToken};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -15,6 +16,9 @@ use time::{Duration, OffsetDateTime};
 pub trait SessionBackend: Send + Sync + 'static {
     /// A store handle on this backend's database (each call a separate pool).
     async fn open(&self) -> Arc<dyn SessionStore>;
+
+    /// The service-token deny list on the same database.
+    async fn open_deny_list(&self) -> Arc<dyn TokenDenyList>;
 
     /// Releases the database after a passing case.
     async fn cleanup(&self) {}
@@ -180,6 +184,46 @@ pub async fn sweeper_removes_only_expired_in_batches(backend: &impl SessionBacke
     assert_eq!(left, [3, 4]);
 }
 
+pub async fn denied_tokens_stay_denied_until_they_expire(backend: &impl SessionBackend) {
+    let (writer, reader) = (
+        backend.open_deny_list().await,
+        backend.open_deny_list().await,
+    );
+    let until = T0 + Duration::minutes(10);
+    writer.deny("jti-1", until).await.unwrap();
+    writer
+        .deny("jti-1", T0 + Duration::minutes(5))
+        .await
+        .unwrap(); // an earlier time never shortens it
+    writer
+        .deny("jti-2", T0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(reader.is_denied("jti-1", T0).await.unwrap());
+    assert!(
+        reader
+            .is_denied("jti-1", until - Duration::microseconds(1))
+            .await
+            .unwrap()
+    );
+    assert!(!reader.is_denied("jti-1", until).await.unwrap());
+    assert!(!reader.is_denied("jti-3", T0).await.unwrap());
+    assert_eq!(
+        writer
+            .purge_expired(T0 + Duration::minutes(2))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        reader
+            .is_denied("jti-1", T0 + Duration::minutes(2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(writer.purge_expired(until).await.unwrap(), 1);
+}
+
 /// Expands to one test per `SessionStore` conformance case for `$backend` (an async
 /// expression yielding `Option<impl SessionBackend>`).
 #[macro_export]
@@ -193,6 +237,7 @@ macro_rules! session_store_conformance {
             concurrent_rotations_have_one_winner,
             user_sessions_list_and_revoke,
             sweeper_removes_only_expired_in_batches,
+            denied_tokens_stay_denied_until_they_expire,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use soc2_session::jwt::TokenDenyList;
 use soc2_session::{MemorySessionStore, SessionStore};
 use soc2_testkit::session::SessionBackend;
 
@@ -15,6 +16,10 @@ struct Memory(MemorySessionStore);
 #[async_trait]
 impl SessionBackend for Memory {
     async fn open(&self) -> Arc<dyn SessionStore> {
+        Arc::new(self.0.clone())
+    }
+
+    async fn open_deny_list(&self) -> Arc<dyn TokenDenyList> {
         Arc::new(self.0.clone())
     }
 }

@@ -47,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "sessions",
         sql: include_str!("../../migrations/postgres/0002_sessions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "denied_tokens",
+        sql: include_str!("../../migrations/postgres/0003_denied_tokens.sql"),
+    },
 ];
 
 /// Opens a pool on `url` (e.g. `postgres://user@host/db`).

@@ -48,6 +48,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "sessions",
         sql: include_str!("../../migrations/sqlite/0002_sessions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "denied_tokens",
+        sql: include_str!("../../migrations/sqlite/0003_denied_tokens.sql"),
+    },
 ];
 
 /// How long a connection waits for another writer's lock before reporting the store busy.

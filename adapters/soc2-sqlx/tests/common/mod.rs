@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use soc2_audit::AuditStore;
 use soc2_core::KeyRing;
 use soc2_session::SessionStore;
+use soc2_session::jwt::TokenDenyList;
 use soc2_sqlx::{postgres, sqlite};
 use soc2_testkit::audit::{AuditBackend, AuditTamper};
 use soc2_testkit::postgres::TestSchema;
@@ -90,6 +91,15 @@ impl AuditBackend for SqlBackend {
 #[async_trait]
 impl SessionBackend for SqlBackend {
     async fn open(&self) -> Arc<dyn SessionStore> {
+        match self {
+            Self::Sqlite { url, .. } => Arc::new(sqlite::SqliteSessionStore::new(
+                sqlite::connect(url).await.unwrap(),
+            )),
+            Self::Postgres(schema) => Arc::new(postgres::PgSessionStore::new(schema.pool().await)),
+        }
+    }
+
+    async fn open_deny_list(&self) -> Arc<dyn TokenDenyList> {
         match self {
             Self::Sqlite { url, .. } => Arc::new(sqlite::SqliteSessionStore::new(
                 sqlite::connect(url).await.unwrap(),
