@@ -67,6 +67,16 @@ impl Fixture {
             .collect()
     }
 
+    /// Logs `user` in with a password and returns the session token's bytes.
+    async fn login(&self, user: UserId) -> Vec<u8> {
+        let (token, _) = self
+            .sessions
+            .create(user, &[Factor::Password], &ctx())
+            .await
+            .unwrap();
+        token.expose_secret().as_bytes().to_vec()
+    }
+
     /// How many audit events of `action` were recorded.
     async fn count(&self, action: &str) -> usize {
         self.events().await.iter().filter(|e| e.0 == action).count()
@@ -144,12 +154,7 @@ async fn malformed_and_unknown_tokens_are_invalid() {
 #[tokio::test]
 async fn idle_timeout_fires_within_one_touch_interval_of_the_last_request() {
     let f = fixture(nist());
-    let (token, _) = f
-        .sessions
-        .create(UserId::new_v7(), &[Factor::Password], &ctx())
-        .await
-        .unwrap();
-    let token = token.expose_secret().as_bytes().to_vec();
+    let token = f.login(UserId::new_v7()).await;
     // A request 59 s in is not written (coalesced): the stored last_seen stays at creation.
     f.clock.advance(Duration::from_secs(59));
     f.sessions.validate(&token, &ctx()).await.unwrap();
@@ -183,12 +188,7 @@ async fn idle_timeout_fires_within_one_touch_interval_of_the_last_request() {
 #[tokio::test]
 async fn activity_keeps_a_session_until_its_absolute_lifetime() {
     let f = fixture(nist());
-    let (token, _) = f
-        .sessions
-        .create(UserId::new_v7(), &[Factor::Password], &ctx())
-        .await
-        .unwrap();
-    let token = token.expose_secret().as_bytes().to_vec();
+    let token = f.login(UserId::new_v7()).await;
     for _ in 0..71 {
         f.clock.advance(10 * MINUTE);
         f.sessions.validate(&token, &ctx()).await.unwrap();
@@ -238,12 +238,7 @@ async fn rotation_kills_the_old_token_and_records_step_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_rotations_of_one_token_have_one_winner() {
     let f = fixture(nist());
-    let (token, _) = f
-        .sessions
-        .create(UserId::new_v7(), &[Factor::Password], &ctx())
-        .await
-        .unwrap();
-    let token = token.expose_secret().as_bytes().to_vec();
+    let token = f.login(UserId::new_v7()).await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (sessions, token) = (f.sessions.clone(), token.clone());

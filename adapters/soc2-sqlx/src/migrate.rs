@@ -12,6 +12,35 @@ pub(crate) struct Migration {
     pub(crate) sql: &'static str,
 }
 
+/// Defines `MIGRATIONS`: the SQL files of `migrations/$dir/`, embedded, in order.
+macro_rules! embedded_migrations {
+    ($dir:literal) => {
+        const MIGRATIONS: &[Migration] = &[
+            Migration {
+                version: 1,
+                name: "audit",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0001_audit.sql")),
+            },
+            Migration {
+                version: 2,
+                name: "sessions",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0002_sessions.sql")),
+            },
+            Migration {
+                version: 3,
+                name: "denied_tokens",
+                sql: include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0003_denied_tokens.sql"
+                )),
+            },
+        ];
+    };
+}
+
+pub(crate) use embedded_migrations;
+
 /// Defines `pub async fn migrate(pool: &$pool)` applying `MIGRATIONS`.
 macro_rules! sql_migrate {
     ($pool:ty, $database:literal) => {

@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::audit::sql_audit_store;
 use crate::error::store_error;
-use crate::migrate::{Migration, sql_migrate};
+use crate::migrate::{Migration, embedded_migrations, sql_migrate};
 use crate::session::sql_session_store;
 
 sql_migrate!(PgPool, "postgres");
@@ -36,23 +36,7 @@ sql_audit_store!(
     sqlx::PgConnection
 );
 
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "audit",
-        sql: include_str!("../../migrations/postgres/0001_audit.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "sessions",
-        sql: include_str!("../../migrations/postgres/0002_sessions.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "denied_tokens",
-        sql: include_str!("../../migrations/postgres/0003_denied_tokens.sql"),
-    },
-];
+embedded_migrations!("postgres");
 
 /// Opens a pool on `url` (e.g. `postgres://user@host/db`).
 ///

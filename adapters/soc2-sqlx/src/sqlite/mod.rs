@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::audit::sql_audit_store;
 use crate::error::store_error;
-use crate::migrate::{Migration, sql_migrate};
+use crate::migrate::{Migration, embedded_migrations, sql_migrate};
 use crate::session::sql_session_store;
 
 sql_migrate!(SqlitePool, "sqlite");
@@ -37,23 +37,7 @@ sql_audit_store!(
     sqlx::SqliteConnection
 );
 
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "audit",
-        sql: include_str!("../../migrations/sqlite/0001_audit.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "sessions",
-        sql: include_str!("../../migrations/sqlite/0002_sessions.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "denied_tokens",
-        sql: include_str!("../../migrations/sqlite/0003_denied_tokens.sql"),
-    },
-];
+embedded_migrations!("sqlite");
 
 /// How long a connection waits for another writer's lock before reporting the store busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
