@@ -67,16 +67,6 @@ impl Fixture {
             .collect()
     }
 
-    /// Logs `user` in with a password and returns the session token's bytes.
-    async fn login(&self, user: UserId) -> Vec<u8> {
-        let (token, _) = self
-            .sessions
-            .create(user, &[Factor::Password], &ctx())
-            .await
-            .unwrap();
-        token.expose_secret().as_bytes().to_vec()
-    }
-
     /// How many audit events of `action` were recorded.
     async fn count(&self, action: &str) -> usize {
         self.events().await.iter().filter(|e| e.0 == action).count()
@@ -91,6 +81,15 @@ impl Fixture {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// Logs `user` in with a password through `sessions` and returns the session token's bytes.
+async fn login(sessions: &SessionManager, user: UserId) -> Vec<u8> {
+    let (token, _) = sessions
+        .create(user, &[Factor::Password], &ctx())
+        .await
+        .unwrap();
+    token.expose_secret().as_bytes().to_vec()
 }
 
 /// Asserts that `token` is refused as invalid (unknown, revoked or rotated away).
@@ -154,7 +153,7 @@ async fn malformed_and_unknown_tokens_are_invalid() {
 #[tokio::test]
 async fn idle_timeout_fires_within_one_touch_interval_of_the_last_request() {
     let f = fixture(nist());
-    let token = f.login(UserId::new_v7()).await;
+    let token = login(&f.sessions, UserId::new_v7()).await;
     // A request 59 s in is not written (coalesced): the stored last_seen stays at creation.
     f.clock.advance(Duration::from_secs(59));
     f.sessions.validate(&token, &ctx()).await.unwrap();
@@ -188,7 +187,7 @@ async fn idle_timeout_fires_within_one_touch_interval_of_the_last_request() {
 #[tokio::test]
 async fn activity_keeps_a_session_until_its_absolute_lifetime() {
     let f = fixture(nist());
-    let token = f.login(UserId::new_v7()).await;
+    let token = login(&f.sessions, UserId::new_v7()).await;
     for _ in 0..71 {
         f.clock.advance(10 * MINUTE);
         f.sessions.validate(&token, &ctx()).await.unwrap();
@@ -238,7 +237,7 @@ async fn rotation_kills_the_old_token_and_records_step_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_rotations_of_one_token_have_one_winner() {
     let f = fixture(nist());
-    let token = f.login(UserId::new_v7()).await;
+    let token = login(&f.sessions, UserId::new_v7()).await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (sessions, token) = (f.sessions.clone(), token.clone());
@@ -426,11 +425,7 @@ async fn the_cache_bounds_how_long_a_foreign_revocation_goes_unseen() {
     let f = fixture(nist());
     let cached = f.sessions.clone().with_cache(Duration::from_secs(2));
     let user = UserId::new_v7();
-    let (token, _) = cached
-        .create(user, &[Factor::Password], &ctx())
-        .await
-        .unwrap();
-    let token = token.expose_secret().as_bytes().to_vec();
+    let token = login(&cached, user).await;
     cached.validate(&token, &ctx()).await.unwrap();
 
     // Another instance revokes the session straight in the shared store.
@@ -447,18 +442,8 @@ async fn revocation_through_a_caching_manager_takes_effect_at_once() {
     let f = fixture(nist());
     let cached = f.sessions.clone().with_cache(Duration::from_secs(5));
     let user = UserId::new_v7();
-    let (first, _) = cached
-        .create(user, &[Factor::Password], &ctx())
-        .await
-        .unwrap();
-    let (second, _) = cached
-        .create(user, &[Factor::Password], &ctx())
-        .await
-        .unwrap();
-    let (first, second) = (
-        first.expose_secret().as_bytes().to_vec(),
-        second.expose_secret().as_bytes().to_vec(),
-    );
+    let first = login(&cached, user).await;
+    let second = login(&cached, user).await;
     cached.validate(&first, &ctx()).await.unwrap();
     cached.validate(&second, &ctx()).await.unwrap();
 
