@@ -135,3 +135,43 @@ where
     }
     start.elapsed()
 }
+
+/// A `PasswordAuth` on the memory stores with `params`, one registered user (returned), and
+/// the audit log it writes to (a memory store).
+///
+/// # Panics
+/// When the fixture cannot be built.
+#[allow(clippy::unwrap_used)]
+pub async fn password_service(
+    params: soc2_auth::HashParams,
+    username: &str,
+    password: &str,
+) -> (soc2_auth::PasswordAuth, UserId, soc2_audit::AuditLog) {
+    use std::sync::Arc;
+
+    let keys = soc2_core::KeyRing::single(soc2_core::KeyId::new("bench").unwrap(), [5; 32]);
+    let audit = soc2_audit::AuditLog::start(
+        Arc::new(soc2_audit::MemoryAuditStore::new(&keys)),
+        soc2_audit::AuditLogConfig::default()
+            .with_capacity(65_536)
+            .unwrap(),
+    );
+    let auth = soc2_auth::PasswordAuth::new(
+        Arc::new(soc2_auth::MemoryCredentialStore::new()),
+        Arc::new(soc2_auth::MemoryLockoutStore::new()),
+        soc2_auth::PasswordHasher::new(params).unwrap(),
+        audit.clone(),
+        Arc::new(soc2_core::SystemClock),
+    );
+    let user = UserId::new_v7();
+    auth.register(
+        user,
+        username,
+        Some(password),
+        &soc2_auth::password::UserContext::default(),
+        &RequestContext::new(),
+    )
+    .await
+    .unwrap();
+    (auth, user, audit)
+}

@@ -49,8 +49,23 @@ sdk_actions! {
     AccountLocked => "auth.lockout.locked", [Cc6_1, Cc7_2];
     /// An account was unlocked, by timeout or by an administrator.
     AccountUnlocked => "auth.lockout.unlocked", [Cc6_1];
-    /// A password was changed or reset.
+    /// A user changed their own password.
     PasswordChanged => "auth.password.changed", [Cc6_1];
+    /// A password was set without the current one: at registration or by an administrator.
+    PasswordSet => "auth.password.set", [Cc6_1, Cc6_2];
+    /// A new password was refused by the password policy (the event lists the violation
+    /// codes, never the password).
+    PasswordRejected => "auth.password.rejected", [Cc6_1];
+    /// A password presented at login matched the stored hash.
+    PasswordVerified => "auth.password.verified", [Cc6_1];
+    /// A password step of a login was refused (wrong password, unknown or locked account).
+    PasswordFailed => "auth.password.failed", [Cc6_1, Cc7_2];
+    /// A stored hash was upgraded to the current parameters or pepper at login.
+    PasswordRehashed => "auth.password.rehashed", [Cc6_1];
+    /// An account's administrative flags changed (disabled, must change password).
+    AccountUpdated => "auth.account.updated", [Cc6_2];
+    /// A client IP exceeded the failed-login rate and was throttled.
+    LoginThrottled => "auth.login.throttled", [Cc6_1, Cc7_2];
     /// An MFA factor was enrolled.
     MfaEnrolled => "auth.mfa.enrolled", [Cc6_1, Cc6_2];
     /// An MFA factor was removed.

@@ -24,7 +24,7 @@ pub use event::{
 };
 pub use export::{CSV_HEADER, ExportError, ExportFormat, export};
 pub use file::{FsyncPolicy, JsonlFileSink};
-pub use log::{AuditError, AuditLog, AuditLogConfig, AuditLogStats, ConfigError};
+pub use log::{AuditError, AuditLog, AuditLogConfig, AuditLogStats, AuditPermit, ConfigError};
 pub use memory::MemoryAuditStore;
 pub use retention::{PurgeReport, purge_before};
 pub use sink::{AuditSink, AuditStore, TimeRange};

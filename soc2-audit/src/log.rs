@@ -130,6 +130,21 @@ pub struct AuditLog {
     shared: Arc<Shared>,
 }
 
+/// Room for one event in the audit buffer, taken by [`AuditLog::reserve`].
+#[derive(Debug)]
+pub struct AuditPermit<'a> {
+    permit: mpsc::Permit<'a, AuditEvent>,
+    shared: &'a Shared,
+}
+
+impl AuditPermit<'_> {
+    /// Enqueues the event in the reserved room; cannot fail.
+    pub fn record(self, event: AuditEvent) {
+        self.permit.send(event);
+        self.shared.recorded.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     capacity: usize,
@@ -186,6 +201,28 @@ impl AuditLog {
                 capacity: self.shared.capacity,
             }),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(AuditError::Closed),
+        }
+    }
+
+    /// Reserves room for one event before the audited action runs, so that an action which
+    /// cannot be undone is only taken when its event is sure to be accepted. Dropping the
+    /// permit unused gives the room back.
+    ///
+    /// # Errors
+    /// As [`AuditLog::record`].
+    pub fn reserve(&self) -> Result<AuditPermit<'_>, AuditError> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(AuditError::Closed);
+        }
+        match self.sender.try_reserve() {
+            Ok(permit) => Ok(AuditPermit {
+                permit,
+                shared: &self.shared,
+            }),
+            Err(mpsc::error::TrySendError::Full(())) => Err(AuditError::BufferFull {
+                capacity: self.shared.capacity,
+            }),
+            Err(mpsc::error::TrySendError::Closed(())) => Err(AuditError::Closed),
         }
     }
 

@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+
+mod config;
+mod credential;
+mod hash;
+mod lockout;
+pub mod password;
+mod service;
+mod username;
+
+pub use credential::{CredentialFlags, CredentialRecord, CredentialStore, MemoryCredentialStore};
+pub use hash::{
+    HashError, HashParams, MAX_PEPPER_ID_BYTES, PasswordHasher, StoredHash, Verification,
+};
+pub use lockout::{
+    ATTEMPT_TIMEOUT, AccountLockState, AccountOp, AccountOutcome, IpOp, IpOutcome, IpWindowState,
+    LockStarted, LockoutKey, LockoutPolicy, LockoutPolicyError, LockoutStore,
+    MAX_SUSTAINED_FAILURES_PER_HOUR, MemoryLockoutStore,
+};
+pub use service::{
+    AuthError, ChangeReason, DenyReason, LoginDenied, PasswordAuth, PasswordCheck, PublicDenial,
+    VerifiedPassword,
+};
+pub use username::{MAX_USERNAME_BYTES, Username, UsernameError};
