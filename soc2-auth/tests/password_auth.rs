@@ -574,34 +574,6 @@ async fn outdated_hashes_are_upgraded_at_login() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_hundred_concurrent_wrong_passwords_check_the_hash_exactly_threshold_times() {
-    let f = fixture();
-    let user = f.register("pat", GOOD).await;
-    let tasks: Vec<_> = (0..200)
-        .map(|i| {
-            let auth = f.auth.clone();
-            tokio::spawn(async move {
-                auth.verify("pat", &format!("wrong-{i}"), &RequestContext::new())
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
-    for task in tasks {
-        assert!(matches!(task.await.unwrap(), PasswordCheck::Denied(_)));
-    }
-    assert_eq!(
-        f.count("auth.password.failed", Some("wrong_password"))
-            .await,
-        5
-    );
-    assert_eq!(f.count("auth.password.failed", Some("locked")).await, 195);
-    assert_eq!(f.count("auth.lockout.locked", None).await, 1);
-    let state = f.auth.lock_state(user).await.unwrap().unwrap();
-    assert_eq!((state.pending, state.lockouts), (0, 1));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_correct_logins_are_never_blocked_by_the_counter() {
     let f = fixture();
     f.register("quinn", GOOD).await;
@@ -616,39 +588,44 @@ async fn concurrent_correct_logins_are_never_blocked_by_the_counter() {
     }
 }
 
+/// Without the dummy hash a refusal would take a hundredth of a wrong password's time; the
+/// wide band keeps the test stable while other tests hash in parallel.
 #[tokio::test]
 async fn refusals_cost_the_same_argon2_work_as_a_wrong_password() {
     let f = fixture_with(Preset::Soc2Strict, HashParams::new(8 * 1024, 2, 1).unwrap());
     f.register("rita", GOOD).await;
-    let median = |mut samples: Vec<Duration>| {
+    let median_of = |mut samples: Vec<Duration>| {
         samples.sort();
         samples[samples.len() / 2]
     };
-    let mut wrong = Vec::new();
-    let mut unknown = Vec::new();
+    let timed = |name: String, password: String| {
+        let f = &f;
+        async move {
+            let started = std::time::Instant::now();
+            let reason = f.denial(&name, &password).await;
+            (started.elapsed(), reason)
+        }
+    };
+    let (mut wrong, mut unknown, mut locked) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..4 {
-        let started = std::time::Instant::now();
-        f.login("rita", &format!("nope-{i}")).await;
-        wrong.push(started.elapsed());
-        let started = std::time::Instant::now();
-        f.login(&format!("ghost-{i}"), "nope").await;
-        unknown.push(started.elapsed());
+        let (took, reason) = timed("rita".into(), format!("nope-{i}")).await;
+        assert_eq!(reason, DenyReason::WrongPassword);
+        wrong.push(took);
+        let (took, reason) = timed(format!("ghost-{i}"), "nope".into()).await;
+        assert_eq!(reason, DenyReason::UnknownUser);
+        unknown.push(took);
     }
-    let (wrong, unknown) = (median(wrong), median(unknown));
-    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
-    assert!(
-        (0.5..2.0).contains(&ratio),
-        "wrong {wrong:?} vs unknown {unknown:?}"
-    );
-    // Locked refusals do the same work.
     f.login("rita", "nope-4").await;
-    let started = std::time::Instant::now();
-    assert!(matches!(
-        f.denial("rita", GOOD).await,
-        DenyReason::Locked { .. }
-    ));
-    let locked = started.elapsed().as_secs_f64() / wrong.as_secs_f64();
-    assert!((0.5..2.0).contains(&locked), "locked ratio {locked}");
+    for _ in 0..5 {
+        let (took, reason) = timed("rita".into(), GOOD.into()).await;
+        assert!(matches!(reason, DenyReason::Locked { .. }));
+        locked.push(took);
+    }
+    let wrong = median_of(wrong).as_secs_f64();
+    for (what, samples) in [("unknown", unknown), ("locked", locked)] {
+        let ratio = median_of(samples).as_secs_f64() / wrong;
+        assert!((0.25..4.0).contains(&ratio), "{what}: {ratio:.2}x a wrong password");
+    }
 }
 
 #[tokio::test]

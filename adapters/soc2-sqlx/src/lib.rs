@@ -1,7 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 mod audit;
+mod credential;
+mod credential_rows;
 mod error;
+mod lockout;
+mod lockout_rows;
 mod migrate;
 mod rows;
 mod session;

@@ -35,6 +35,16 @@ macro_rules! embedded_migrations {
                     "/0003_denied_tokens.sql"
                 )),
             },
+            Migration {
+                version: 4,
+                name: "credentials",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0004_credentials.sql")),
+            },
+            Migration {
+                version: 5,
+                name: "lockout",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0005_lockout.sql")),
+            },
         ];
     };
 }

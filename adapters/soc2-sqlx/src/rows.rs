@@ -1,7 +1,8 @@
 //! Row shapes shared by both databases, and their conversion to domain types.
 
 use soc2_audit::{Checkpoint, CheckpointKind, IndexColumns, StoredEvent, hash_from_slice};
-use soc2_core::StoreError;
+use soc2_core::{StoreError, from_unix_micros};
+use time::OffsetDateTime;
 
 /// The columns every audit query selects, in `EventRow` order (a macro, so queries stay
 /// `&'static str` literals built with `concat!`).
@@ -92,4 +93,14 @@ pub(crate) fn db_seq(seq: u64) -> i64 {
 
 fn to_seq(seq: i64) -> Result<u64, StoreError> {
     u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("negative sequence number {seq}")))
+}
+
+/// A stored timestamp (microseconds since the Unix epoch) as an instant.
+pub(crate) fn instant(micros: i64, row: &str) -> Result<OffsetDateTime, StoreError> {
+    from_unix_micros(micros).ok_or_else(|| corrupt(row, "timestamp out of range"))
+}
+
+/// The error for a malformed value in a row of kind `row`.
+pub(crate) fn corrupt(row: &str, what: &str) -> StoreError {
+    StoreError::Corrupt(format!("{row} row: {what}"))
 }

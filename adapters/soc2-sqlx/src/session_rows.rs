@@ -1,8 +1,9 @@
 //! The session row shape shared by both databases.
 
-use soc2_core::{StoreError, from_unix_micros, unix_micros};
+use soc2_core::{StoreError, unix_micros};
 use soc2_session::{AuthLevel, Factor, SessionRecord, TokenDigest};
-use time::OffsetDateTime;
+
+use crate::rows::{corrupt, instant};
 
 /// The columns every session query selects, in `SessionRow` order.
 macro_rules! session_columns {
@@ -13,6 +14,9 @@ macro_rules! session_columns {
     };
 }
 pub(crate) use session_columns;
+
+/// The row kind named in `Corrupt` errors.
+const ROW: &str = "session";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SessionRow {
@@ -76,45 +80,43 @@ impl TryFrom<SessionRow> for SessionRecord {
 
     fn try_from(row: SessionRow) -> Result<Self, StoreError> {
         let digest = <[u8; 32]>::try_from(row.token_digest.as_slice())
-            .map_err(|_| corrupt("token digest is not 32 bytes"))?;
+            .map_err(|_| corrupt(ROW, "token digest is not 32 bytes"))?;
         let factors = row
             .factors
             .split(',')
             .filter(|name| !name.is_empty())
-            .map(|name| Factor::from_name(name).ok_or_else(|| corrupt("unknown factor")))
+            .map(|name| Factor::from_name(name).ok_or_else(|| corrupt(ROW, "unknown factor")))
             .collect::<Result<_, _>>()?;
         Ok(SessionRecord {
             id: row
                 .session_id
                 .parse()
-                .map_err(|_| corrupt("session id is not a UUID"))?,
+                .map_err(|_| corrupt(ROW, "session id is not a UUID"))?,
             digest: TokenDigest::from_bytes(digest),
             user_id: row
                 .user_id
                 .parse()
-                .map_err(|_| corrupt("user id is not a UUID"))?,
-            created_at: time_of(row.created_at_us)?,
-            last_seen_at: time_of(row.last_seen_at_us)?,
-            idle_expires_at: time_of(row.idle_expires_at_us)?,
-            absolute_expires_at: time_of(row.absolute_expires_at_us)?,
+                .map_err(|_| corrupt(ROW, "user id is not a UUID"))?,
+            created_at: instant(row.created_at_us, ROW)?,
+            last_seen_at: instant(row.last_seen_at_us, ROW)?,
+            idle_expires_at: instant(row.idle_expires_at_us, ROW)?,
+            absolute_expires_at: instant(row.absolute_expires_at_us, ROW)?,
             auth: AuthLevel {
-                authenticated_at: time_of(row.authenticated_at_us)?,
+                authenticated_at: instant(row.authenticated_at_us, ROW)?,
                 factors,
-                mfa_verified_at: row.mfa_verified_at_us.map(time_of).transpose()?,
+                mfa_verified_at: row
+                    .mfa_verified_at_us
+                    .map(|micros| instant(micros, ROW))
+                    .transpose()?,
             },
             client_ip: row
                 .client_ip
-                .map(|ip| ip.parse().map_err(|_| corrupt("client ip does not parse")))
+                .map(|ip| {
+                    ip.parse()
+                        .map_err(|_| corrupt(ROW, "client ip does not parse"))
+                })
                 .transpose()?,
             user_agent: row.user_agent,
         })
     }
-}
-
-fn time_of(micros: i64) -> Result<OffsetDateTime, StoreError> {
-    from_unix_micros(micros).ok_or_else(|| corrupt("timestamp out of range"))
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt(format!("session row: {what}"))
 }

@@ -24,7 +24,9 @@ macro_rules! migrates_once {
             [
                 (1, "audit".to_owned()),
                 (2, "sessions".to_owned()),
-                (3, "denied_tokens".to_owned())
+                (3, "denied_tokens".to_owned()),
+                (4, "credentials".to_owned()),
+                (5, "lockout".to_owned())
             ]
         );
     }};

@@ -102,7 +102,6 @@ impl PasswordHasher {
     }
 
     /// The parameters new hashes use.
-    #[must_use]
     pub fn params(&self) -> HashParams {
         self.params
     }

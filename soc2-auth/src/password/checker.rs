@@ -48,7 +48,6 @@ impl PasswordChecker {
     }
 
     /// The policy enforced.
-    #[must_use]
     pub fn policy(&self) -> &PasswordPolicy {
         &self.policy
     }
@@ -145,7 +144,9 @@ impl PasswordChecker {
         if tokens.found_in(text) {
             refuse(
                 ViolationCode::ContainsUserContext,
-                "The password must not contain your username, email address or name.".to_owned(),
+                "The password must not contain your username, email address or name, or the \
+                 name of this application."
+                    .to_owned(),
             );
         }
         if policy.min_score > 0 {

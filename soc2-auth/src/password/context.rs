@@ -4,13 +4,13 @@ use soc2_core::truncate_to_char_boundary;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
-/// Bytes of each context field that are looked at; the rest cannot change the outcome for a
-/// password zxcvbn scores on at most 100 characters, and ignoring it bounds the work.
+/// Bytes of each context field that are looked at, so that an oversized display name cannot
+/// make a check expensive.
 const MAX_FIELD_BYTES: usize = 256;
 
 /// Identity tokens shorter than this (in code points) are too likely to occur by chance to
 /// refuse a password for containing them ("al", "bob"); zxcvbn still sees them.
-pub(crate) const MIN_TOKEN_CHARS: usize = 4;
+const MIN_TOKEN_CHARS: usize = 4;
 
 /// zxcvbn inputs shorter than this are dropped: a one- or two-letter "word" matches
 /// everywhere and says nothing about the user.
@@ -18,12 +18,14 @@ const MIN_INPUT_CHARS: usize = 3;
 
 /// The user a password is being chosen for, and the application they are using.
 ///
-/// - The username, the email address (whole, its local part and the words of both) and the
-///   words of the display name are *identity tokens*: a password containing one (ignoring case,
-///   after NFKC) is refused with [`ViolationCode::ContainsUserContext`](super::ViolationCode).
-/// - All of that plus the application's name and the email domain's labels are fed to zxcvbn
-///   as user inputs, so passwords built from them score low (NIST SP 800-63B-4 §3.1.1.2 lists
-///   the name of the service and the username among blocklist words).
+/// - *Identity tokens*: the username, the email address and its local part (each whole), the
+///   words of those and of the display name and of the application's name, and the
+///   application's name with its spaces and punctuation removed (`acmepayroll`). A password
+///   containing one of at least four code points (ignoring case, after NFKC) is refused with
+///   [`ViolationCode::ContainsUserContext`](super::ViolationCode): SP 800-63B-4 §3.1.1.2 names
+///   the name of the service and the username among the words a blocklist should hold.
+/// - All of those plus the email domain's labels are also zxcvbn's user inputs, so shorter
+///   derivatives (reversed, l33t) score low.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[must_use]
 pub struct UserContext<'a> {
@@ -69,7 +71,7 @@ impl<'a> UserContext<'a> {
         for field in [self.username, self.email, local].into_iter().flatten() {
             push_token(&mut identity, fold_field(field));
         }
-        for field in [self.username, local, self.display_name]
+        for field in [self.username, local, self.display_name, self.app_name]
             .into_iter()
             .flatten()
         {
@@ -77,9 +79,12 @@ impl<'a> UserContext<'a> {
                 push_token(&mut identity, word.to_owned());
             }
         }
+        if let Some(app_name) = self.app_name {
+            push_token(&mut identity, words(&fold_field(app_name)).collect());
+        }
         inputs.extend(identity.iter().cloned());
-        for field in [self.app_name, domain].into_iter().flatten() {
-            let folded = fold_field(field);
+        if let Some(domain) = domain {
+            let folded = fold_field(domain);
             for word in words(&folded) {
                 push_token(&mut inputs, word.to_owned());
             }
@@ -92,7 +97,7 @@ impl<'a> UserContext<'a> {
 }
 
 /// A [`UserContext`] prepared for checking: every token NFKC-normalised and case-folded.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ContextTokens {
     /// Tokens a password must not contain.
     pub(crate) identity: Vec<String>,
@@ -156,7 +161,10 @@ mod tests {
                 "john.smith",
                 "smith",
                 "john",
-                "jöhn"
+                "jöhn",
+                "acme",
+                "payroll",
+                "acmepayroll"
             ]
         );
         assert_eq!(
@@ -170,7 +178,7 @@ mod tests {
                 "jöhn",
                 "acme",
                 "payroll",
-                "acme payroll",
+                "acmepayroll",
                 "mail",
                 "example",
                 "com",

@@ -49,13 +49,14 @@ impl HibpFile {
         // The first line, then the last: the line starting in the final MAX_LINE bytes.
         corpus.probe(0)?;
         let mut at = corpus.len.saturating_sub(MAX_LINE as u64);
-        while let Some(line) = corpus.probe(at)? {
-            if line.next >= corpus.len {
-                break;
+        loop {
+            match corpus.probe(at)? {
+                Some(line) if line.next < corpus.len => at = line.next,
+                Some(_) => return Ok(Self { path, min_count: 1 }),
+                // No line starts in the final MAX_LINE bytes: the last one is too long.
+                None => return Err(corpus.corrupt(at, "line too long")),
             }
-            at = line.next;
         }
-        Ok(Self { path, min_count: 1 })
     }
 
     /// Treats passwords seen fewer than `min_count` times as not breached (default 1: any

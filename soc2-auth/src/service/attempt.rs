@@ -31,7 +31,7 @@ pub(super) enum Slot {
 pub(super) enum Verdict {
     Right,
     Wrong,
-    NoVerdict,
+    Inconclusive,
 }
 
 impl PasswordAuth {
@@ -78,7 +78,7 @@ impl PasswordAuth {
         let op = match verdict {
             Verdict::Right => AccountOp::Succeed,
             Verdict::Wrong => AccountOp::Fail,
-            Verdict::NoVerdict => AccountOp::Abandon,
+            Verdict::Inconclusive => AccountOp::Abandon,
         };
         let outcome = self
             .lockouts

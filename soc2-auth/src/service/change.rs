@@ -187,7 +187,7 @@ impl PasswordAuth {
         let verdict = match &verified {
             Ok(Verification::Match { .. }) => Verdict::Right,
             Ok(_) => Verdict::Wrong,
-            Err(_) => Verdict::NoVerdict,
+            Err(_) => Verdict::Inconclusive,
         };
         self.finish_attempt(&key, user, verdict, context).await?;
         if matches!(verified?, Verification::Match { .. }) {
@@ -319,7 +319,7 @@ impl PasswordAuth {
         profile: &UserContext<'a>,
         username: &'a Username,
     ) -> UserContext<'a> {
-        let profile = profile.clone().with_username(username.as_str());
+        let profile = (*profile).with_username(username.as_str());
         match &self.app_name {
             Some(app) => profile.with_app_name(app),
             None => profile,

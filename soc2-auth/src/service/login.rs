@@ -83,7 +83,7 @@ impl PasswordAuth {
         let verdict = match &checked {
             Ok(Ok(_)) => Verdict::Right,
             Ok(Err(_)) => Verdict::Wrong,
-            Err(_) => Verdict::NoVerdict,
+            Err(_) => Verdict::Inconclusive,
         };
         self.finish_attempt(&key, user, verdict, context).await?;
         match (checked?, record) {

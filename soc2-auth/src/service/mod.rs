@@ -82,13 +82,11 @@ impl PasswordAuth {
     }
 
     /// The password policy in force.
-    #[must_use]
     pub fn password_policy(&self) -> &PasswordPolicy {
         self.checker.policy()
     }
 
     /// The lockout policy in force.
-    #[must_use]
     pub fn lockout_policy(&self) -> &LockoutPolicy {
         &self.lockout
     }

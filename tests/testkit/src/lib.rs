@@ -12,6 +12,9 @@
 //! skips the case, e.g. when no PostgreSQL is configured).
 
 pub mod audit;
+pub mod auth;
+pub mod credential;
+pub mod lockout;
 pub mod postgres;
 pub mod session;
 

@@ -7,7 +7,9 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::audit::sql_audit_store;
+use crate::credential::sql_credential_store;
 use crate::error::store_error;
+use crate::lockout::sql_lockout_store;
 use crate::migrate::{Migration, embedded_migrations, sql_migrate};
 use crate::session::sql_session_store;
 
@@ -36,6 +38,23 @@ sql_audit_store!(
     sqlx::PgConnection
 );
 
+sql_credential_store!(
+    /// Password credentials and their history on PostgreSQL, shared by every app instance. A
+    /// password change locks the credential row: of concurrent changes from one expected
+    /// hash, exactly one applies.
+    PgCredentialStore,
+    sqlx::Postgres,
+    sqlx::PgPool
+);
+
+sql_lockout_store!(
+    /// Lockout counters and per-IP windows on PostgreSQL, shared by every app instance. Each
+    /// change locks its row (an upsert) for its read-modify-write, so concurrent instances
+    /// never lose an update.
+    PgLockoutStore,
+    sqlx::PgPool
+);
+
 embedded_migrations!("postgres");
 
 /// Opens a pool on `url` (e.g. `postgres://user@host/db`).
@@ -59,7 +78,8 @@ pub async fn connect_with(options: PgConnectOptions) -> Result<PgPool, StoreErro
         .map_err(store_error)
 }
 
-/// Starts an append transaction; the guarded head update inside it is the lock.
+/// Starts a write transaction; its statements lock the rows they change (the audit head
+/// checkpoint, a credential, a lockout counter), which serializes competing writers.
 async fn begin_write(
     pool: &PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {

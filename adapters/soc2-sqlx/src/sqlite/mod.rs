@@ -8,7 +8,9 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::audit::sql_audit_store;
+use crate::credential::sql_credential_store;
 use crate::error::store_error;
+use crate::lockout::sql_lockout_store;
 use crate::migrate::{Migration, embedded_migrations, sql_migrate};
 use crate::session::sql_session_store;
 
@@ -35,6 +37,24 @@ sql_audit_store!(
     sqlx::Sqlite,
     sqlx::SqlitePool,
     sqlx::SqliteConnection
+);
+
+sql_credential_store!(
+    /// Password credentials and their history on SQLite. A password change runs under
+    /// `BEGIN IMMEDIATE`: of concurrent changes from one expected hash, exactly one applies.
+    /// Removing a credential removes its history through the foreign key, which needs
+    /// `PRAGMA foreign_keys = ON` (set by [`connect`](crate::sqlite::connect) and by sqlx's
+    /// defaults).
+    SqliteCredentialStore,
+    sqlx::Sqlite,
+    sqlx::SqlitePool
+);
+
+sql_lockout_store!(
+    /// Lockout counters and per-IP windows on SQLite. Each change is a read-modify-write under
+    /// `BEGIN IMMEDIATE`, so several pools or processes on one file never lose an update.
+    SqliteLockoutStore,
+    sqlx::SqlitePool
 );
 
 embedded_migrations!("sqlite");

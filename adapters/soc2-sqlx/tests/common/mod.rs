@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use soc2_audit::AuditStore;
+use soc2_auth::{CredentialStore, LockoutStore};
 use soc2_core::KeyRing;
 use soc2_session::SessionStore;
 use soc2_session::jwt::TokenDenyList;
 use soc2_sqlx::{postgres, sqlite};
 use soc2_testkit::audit::{AuditBackend, AuditTamper};
+use soc2_testkit::credential::CredentialBackend;
+use soc2_testkit::lockout::LockoutBackend;
 use soc2_testkit::postgres::TestSchema;
 use soc2_testkit::session::SessionBackend;
 use sqlx::AnyPool;
@@ -105,6 +108,40 @@ impl SessionBackend for SqlBackend {
                 sqlite::connect(url).await.unwrap(),
             )),
             Self::Postgres(schema) => Arc::new(postgres::PgSessionStore::new(schema.pool().await)),
+        }
+    }
+
+    async fn cleanup(&self) {
+        AuditBackend::cleanup(self).await;
+    }
+}
+
+#[async_trait]
+impl CredentialBackend for SqlBackend {
+    async fn open(&self) -> Arc<dyn CredentialStore> {
+        match self {
+            Self::Sqlite { url, .. } => Arc::new(sqlite::SqliteCredentialStore::new(
+                sqlite::connect(url).await.unwrap(),
+            )),
+            Self::Postgres(schema) => {
+                Arc::new(postgres::PgCredentialStore::new(schema.pool().await))
+            }
+        }
+    }
+
+    async fn cleanup(&self) {
+        AuditBackend::cleanup(self).await;
+    }
+}
+
+#[async_trait]
+impl LockoutBackend for SqlBackend {
+    async fn open(&self) -> Arc<dyn LockoutStore> {
+        match self {
+            Self::Sqlite { url, .. } => Arc::new(sqlite::SqliteLockoutStore::new(
+                sqlite::connect(url).await.unwrap(),
+            )),
+            Self::Postgres(schema) => Arc::new(postgres::PgLockoutStore::new(schema.pool().await)),
         }
     }
 

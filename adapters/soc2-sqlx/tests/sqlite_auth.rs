@@ -1,0 +1,11 @@
+//! The credential and lockout store conformance suites on SQLite.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::SqlBackend;
+
+soc2_testkit::credential_store_conformance!(SqlBackend::sqlite().await);
+soc2_testkit::lockout_store_conformance!(SqlBackend::sqlite().await);
+soc2_testkit::password_auth_conformance!(SqlBackend::sqlite().await);

@@ -1,0 +1,35 @@
+//! The credential and lockout store conformance suites on the in-memory stores.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use soc2_auth::{CredentialStore, LockoutStore, MemoryCredentialStore, MemoryLockoutStore};
+use soc2_testkit::credential::CredentialBackend;
+use soc2_testkit::lockout::LockoutBackend;
+
+/// One process's memory: every handle is the same store.
+#[derive(Default)]
+struct Memory {
+    credentials: Arc<MemoryCredentialStore>,
+    lockouts: Arc<MemoryLockoutStore>,
+}
+
+#[async_trait]
+impl CredentialBackend for Memory {
+    async fn open(&self) -> Arc<dyn CredentialStore> {
+        self.credentials.clone()
+    }
+}
+
+#[async_trait]
+impl LockoutBackend for Memory {
+    async fn open(&self) -> Arc<dyn LockoutStore> {
+        self.lockouts.clone()
+    }
+}
+
+soc2_testkit::credential_store_conformance!(Some(Memory::default()));
+soc2_testkit::lockout_store_conformance!(Some(Memory::default()));
+soc2_testkit::password_auth_conformance!(Some(Memory::default()));
