@@ -624,7 +624,10 @@ async fn refusals_cost_the_same_argon2_work_as_a_wrong_password() {
     let wrong = median_of(wrong).as_secs_f64();
     for (what, samples) in [("unknown", unknown), ("locked", locked)] {
         let ratio = median_of(samples).as_secs_f64() / wrong;
-        assert!((0.25..4.0).contains(&ratio), "{what}: {ratio:.2}x a wrong password");
+        assert!(
+            (0.25..4.0).contains(&ratio),
+            "{what}: {ratio:.2}x a wrong password"
+        );
     }
 }
 

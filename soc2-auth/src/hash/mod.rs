@@ -1,9 +1,11 @@
 //! argon2id password hashing: PHC strings, OWASP parameters, a versioned pepper, bounded
 //! parallelism on the blocking pool, rehash detection and dummy work for unknown accounts.
 
+mod compute;
 mod hasher;
 mod params;
 mod stored;
+mod workers;
 
 pub use hasher::{PasswordHasher, Verification};
 pub use params::{HashParams, MAX_PEPPER_ID_BYTES};

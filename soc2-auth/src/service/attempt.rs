@@ -13,7 +13,8 @@ use crate::{AccountOp, AccountOutcome, LockoutKey};
 /// How long an attempt waits for the attempts in flight on the same account to finish
 /// before it is refused as busy.
 const BUSY_WAIT: Duration = Duration::from_secs(5);
-/// First and longest pause between looks at a busy account's counter.
+/// First and longest pause between looks at a busy account's counter (attempts finishing in
+/// this process wake the waiters at once; the pause bounds the wait for other instances).
 const BUSY_POLL: (Duration, Duration) = (Duration::from_millis(5), Duration::from_millis(100));
 
 /// Whether an attempt may check the password.
@@ -46,6 +47,7 @@ impl PasswordAuth {
         let deadline = tokio::time::Instant::now() + BUSY_WAIT;
         let mut pause = BUSY_POLL.0;
         loop {
+            let finished = self.attempt_finished.notified();
             let outcome = self
                 .lockouts
                 .apply_account(key, AccountOp::Begin, self.now(), &self.lockout)
@@ -60,7 +62,7 @@ impl PasswordAuth {
                 AccountOutcome::Locked { until } => return Ok(Slot::Locked(until)),
                 _ if tokio::time::Instant::now() + pause > deadline => return Ok(Slot::Busy),
                 _ => {
-                    tokio::time::sleep(pause).await;
+                    let _ = tokio::time::timeout(pause, finished).await;
                     pause = (pause * 2).min(BUSY_POLL.1);
                 }
             }
@@ -84,6 +86,7 @@ impl PasswordAuth {
             .lockouts
             .apply_account(key, op, self.now(), &self.lockout)
             .await?;
+        self.attempt_finished.notify_waiters();
         if let AccountOutcome::Counted { locked: Some(lock) } = outcome {
             let event = self
                 .event(

@@ -7,7 +7,9 @@ use super::attempt::{Slot, Verdict};
 use super::{
     AuthError, ChangeReason, DenyReason, LoginDenied, PasswordAuth, PasswordCheck, VerifiedPassword,
 };
-use crate::password::{NormalizedPassword, UserContext, normalize_password};
+use zeroize::Zeroizing;
+
+use crate::password::{NormalizedPassword, UserContext, ViolationCode, normalize_password};
 use crate::{CredentialRecord, IpOp, IpOutcome, LockoutKey, Username, Verification};
 
 impl PasswordAuth {
@@ -137,7 +139,7 @@ impl PasswordAuth {
         if needs_rehash {
             self.rehash(&record, password, context).await?;
         }
-        let change_required = self.change_required(&record, password);
+        let change_required = self.change_required(&record, password).await;
         let mut event = self.event(
             SdkAction::PasswordVerified,
             Outcome::Success,
@@ -187,7 +189,7 @@ impl PasswordAuth {
         Ok(())
     }
 
-    fn change_required(
+    async fn change_required(
         &self,
         record: &CredentialRecord,
         password: &NormalizedPassword,
@@ -203,15 +205,38 @@ impl PasswordAuth {
         if expired {
             return Some(ChangeReason::Expired);
         }
-        let user = self.profile(&UserContext::default(), &record.username);
-        self.checker
-            .check_offline(password.as_str(), &user)
-            .err()
-            .map(|rejected| {
-                ChangeReason::PolicyChanged(
-                    rejected.violations().iter().map(|v| v.code()).collect(),
-                )
-            })
+        self.policy_violations(record, password)
+            .await
+            .map(ChangeReason::PolicyChanged)
+    }
+
+    /// What the current policy would say about this (correct) password, checked off the async
+    /// runtime: zxcvbn takes a few hundred microseconds for a passphrase.
+    async fn policy_violations(
+        &self,
+        record: &CredentialRecord,
+        password: &NormalizedPassword,
+    ) -> Option<Vec<ViolationCode>> {
+        let checker = self.checker.clone();
+        let username = record.username.clone();
+        let app_name = self.app_name.clone();
+        let candidate = Zeroizing::new(password.as_str().to_owned());
+        let checked = tokio::task::spawn_blocking(move || {
+            let user = UserContext::default().with_username(username.as_str());
+            let user = match &app_name {
+                Some(app) => user.with_app_name(app),
+                None => user,
+            };
+            checker
+                .check_offline(&candidate, &user)
+                .err()
+                .map(|rejected| rejected.violations().iter().map(|v| v.code()).collect())
+        })
+        .await;
+        checked.unwrap_or_else(|error| {
+            tracing::warn!(target: "soc2::auth", %error, "password policy re-check did not run");
+            None
+        })
     }
 
     fn refuse(

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction, Target};
 use soc2_core::{Clock, Preset, RequestContext, UserId, truncate_to_micros};
 use time::OffsetDateTime;
+use tokio::sync::Notify;
 
 use crate::password::{PasswordChecker, PasswordPolicy};
 use crate::{CredentialStore, LockoutPolicy, LockoutStore, PasswordHasher};
@@ -35,6 +36,8 @@ pub struct PasswordAuth {
     audit: AuditLog,
     clock: Arc<dyn Clock>,
     app_name: Option<Arc<str>>,
+    /// Wakes attempts waiting for a busy account's slot when one finishes here.
+    attempt_finished: Arc<Notify>,
 }
 
 impl PasswordAuth {
@@ -57,6 +60,7 @@ impl PasswordAuth {
             audit,
             clock,
             app_name: None,
+            attempt_finished: Arc::new(Notify::new()),
         }
     }
 
