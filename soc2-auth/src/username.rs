@@ -107,4 +107,17 @@ mod tests {
             })
         );
     }
+
+    proptest::proptest! {
+        /// Any string: a typed answer, never a panic; a parsed name parses to itself and
+        /// never grows past a bounded size.
+        #[test]
+        fn any_string_parses_or_is_refused(raw in ".{0,300}") {
+            if let Ok(name) = Username::parse(&raw) {
+                proptest::prop_assert_eq!(Username::parse(name.as_str()), Ok(name.clone()));
+                proptest::prop_assert!(!name.as_str().is_empty());
+                proptest::prop_assert!(name.as_str().len() <= MAX_USERNAME_BYTES * 18);
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use soc2_audit::{Actor, AuditLog, AuditLogConfig, AuditStore, MemoryAuditStore};
+use soc2_audit::{Actor, AuditLog, AuditLogConfig, MemoryAuditStore};
 use soc2_auth::password::{PasswordChecker, PasswordPolicy, UserContext, ViolationCode};
 use soc2_auth::{
     AuthError, ChangeReason, CredentialStore, DenyReason, HashError, HashParams, LockoutPolicy,
@@ -104,20 +104,7 @@ impl Fixture {
 
     /// (action, reason) of every audit event so far.
     async fn events(&self) -> Vec<(String, Option<String>)> {
-        self.audit.flush().await.unwrap();
-        self.audit_store
-            .read(0, 100_000)
-            .await
-            .unwrap()
-            .iter()
-            .map(|stored| {
-                let event = stored.event().unwrap();
-                (
-                    event.action().name().to_owned(),
-                    event.reason().map(str::to_owned),
-                )
-            })
-            .collect()
+        soc2_testkit::audit::actions_and_reasons(&self.audit, &self.audit_store).await
     }
 
     async fn count(&self, action: &str, reason: Option<&str>) -> usize {

@@ -2,6 +2,7 @@
 
 mod clock;
 mod context;
+pub mod duration;
 mod error;
 mod id;
 mod keyring;

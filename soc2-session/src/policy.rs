@@ -65,11 +65,11 @@ pub enum PolicyError {
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     preset: Preset,
-    #[serde(default, with = "optional_duration")]
+    #[serde(default, deserialize_with = "soc2_core::duration::optional")]
     idle_timeout: Option<Duration>,
-    #[serde(default, with = "optional_duration")]
+    #[serde(default, deserialize_with = "soc2_core::duration::optional")]
     absolute_lifetime: Option<Duration>,
-    #[serde(default, with = "optional_duration")]
+    #[serde(default, deserialize_with = "soc2_core::duration::optional")]
     touch_interval: Option<Duration>,
     max_concurrent: Option<usize>,
     on_limit: Option<LimitAction>,
@@ -80,23 +80,6 @@ struct PolicyFile {
 enum LimitAction {
     Refuse,
     EvictOldest,
-}
-
-mod optional_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        humantime::parse_duration(&text).map(Some).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "`{text}` is not a duration like \"15m\" or \"12h\": {e}"
-            ))
-        })
-    }
 }
 
 const MINUTE: Duration = Duration::from_secs(60);

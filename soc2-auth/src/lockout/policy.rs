@@ -273,23 +273,22 @@ mod file {
     use soc2_core::Preset;
 
     use super::LockoutPolicy;
-    use crate::config::optional_duration;
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub(super) struct PolicyFile {
         preset: Preset,
         threshold: Option<u32>,
-        #[serde(default, with = "optional_duration")]
+        #[serde(default, deserialize_with = "soc2_core::duration::optional")]
         window: Option<Duration>,
-        #[serde(default, with = "optional_duration")]
+        #[serde(default, deserialize_with = "soc2_core::duration::optional")]
         duration: Option<Duration>,
         backoff: Option<u32>,
-        #[serde(default, with = "optional_duration")]
+        #[serde(default, deserialize_with = "soc2_core::duration::optional")]
         max_duration: Option<Duration>,
         until_admin: Option<bool>,
         ip_threshold: Option<u32>,
-        #[serde(default, with = "optional_duration")]
+        #[serde(default, deserialize_with = "soc2_core::duration::optional")]
         ip_window: Option<Duration>,
         reveal_lock: Option<bool>,
     }

@@ -113,33 +113,10 @@ struct PolicyFile {
     composition: Option<Vec<CharClass>>,
     min_classes: Option<u8>,
     history_depth: Option<usize>,
-    #[serde(default, with = "optional_age")]
+    #[serde(default, deserialize_with = "soc2_core::duration::optional_or_none")]
     min_age: Option<Option<Duration>>,
-    #[serde(default, with = "optional_age")]
+    #[serde(default, deserialize_with = "soc2_core::duration::optional_or_none")]
     max_age: Option<Option<Duration>>,
-}
-
-mod optional_age {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    /// `"none"` turns the limit off; anything else is a duration like `"90d"`.
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Option<Duration>>, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        if text == "none" {
-            return Ok(Some(None));
-        }
-        humantime::parse_duration(&text)
-            .map(|age| Some(Some(age)))
-            .map_err(|e| {
-                serde::de::Error::custom(format!(
-                    "`{text}` is not \"none\" or a duration like \"1d\" or \"90d\": {e}"
-                ))
-            })
-    }
 }
 
 impl PasswordPolicy {

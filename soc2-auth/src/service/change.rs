@@ -83,11 +83,7 @@ impl PasswordAuth {
         profile: &UserContext<'_>,
         context: &RequestContext,
     ) -> Result<(), AuthError> {
-        let record = self
-            .credentials
-            .get(user_id)
-            .await?
-            .ok_or(AuthError::UnknownUser)?;
+        let record = self.credential(user_id).await?;
         self.check_current(&record, current, context).await?;
         let profile = self.profile(profile, &record.username);
         let password = self
@@ -138,11 +134,7 @@ impl PasswordAuth {
         by: Actor,
         context: &RequestContext,
     ) -> Result<(), AuthError> {
-        let record = self
-            .credentials
-            .get(user_id)
-            .await?
-            .ok_or(AuthError::UnknownUser)?;
+        let record = self.credential(user_id).await?;
         let profile = self.profile(&UserContext::default(), &record.username);
         let password = self
             .accept_new_password(new, &profile, Some(user_id), context)

@@ -92,6 +92,28 @@ fn numbers(stored: &[soc2_audit::StoredEvent]) -> Vec<u64> {
         .collect()
 }
 
+/// Flushes `log` and returns the (action name, reason) of every event `store` holds, in order:
+/// what behaviour tests count.
+pub async fn actions_and_reasons(
+    log: &soc2_audit::AuditLog,
+    store: &dyn AuditStore,
+) -> Vec<(String, Option<String>)> {
+    log.flush().await.unwrap();
+    store
+        .read(0, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|stored| {
+            let event = stored.event().unwrap();
+            (
+                event.action().name().to_owned(),
+                event.reason().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
 pub async fn appends_form_one_gapless_chain(backend: &impl AuditBackend) {
     let keys = keys();
     let store = backend.open(&keys).await;

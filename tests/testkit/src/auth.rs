@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use soc2_audit::{AuditLog, AuditLogConfig, AuditStore, MemoryAuditStore};
+use soc2_audit::{AuditLog, AuditLogConfig, MemoryAuditStore};
 use soc2_auth::password::UserContext;
 use soc2_auth::{
     CredentialStore, HashParams, LockoutStore, PasswordAuth, PasswordCheck, PasswordHasher,
@@ -86,20 +86,7 @@ pub async fn two_hundred_wrong_passwords_check_the_hash_threshold_times(
         "locked: {refused:?}"
     );
 
-    audit.flush().await.unwrap();
-    let events: Vec<_> = audit_store
-        .read(0, 10_000)
-        .await
-        .unwrap()
-        .iter()
-        .map(|stored| {
-            let event = stored.event().unwrap();
-            (
-                event.action().name().to_owned(),
-                event.reason().map(str::to_owned),
-            )
-        })
-        .collect();
+    let events = crate::audit::actions_and_reasons(&audit, &audit_store).await;
     let count = |action: &str, reason: Option<&str>| {
         events
             .iter()
