@@ -36,9 +36,13 @@ pub fn optional_or_none<'de, D: Deserializer<'de>>(
     if text == "none" {
         return Ok(Some(None));
     }
-    parse(&text)
+    humantime::parse_duration(&text)
         .map(|d| Some(Some(d)))
-        .map_err(|e| serde::de::Error::custom(format!("{e} (or \"none\")")))
+        .map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not \"none\" or a duration like \"1d\" or \"90d\": {e}"
+            ))
+        })
 }
 
 #[cfg(test)]
