@@ -3,7 +3,9 @@
 mod credential;
 mod hash;
 mod lockout;
+pub mod mfa;
 pub mod password;
+mod seal;
 mod service;
 mod username;
 
@@ -16,6 +18,7 @@ pub use lockout::{
     LockStarted, LockoutKey, LockoutPolicy, LockoutPolicyError, LockoutStore,
     MAX_SUSTAINED_FAILURES_PER_HOUR, MemoryLockoutStore,
 };
+pub use seal::{SealError, Sealer};
 pub use service::{
     AuthError, ChangeReason, DenyReason, LoginDenied, PasswordAuth, PasswordCheck, PublicDenial,
     VerifiedPassword,

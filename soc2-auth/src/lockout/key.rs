@@ -16,15 +16,18 @@ pub enum LockoutKey {
     Account(UserId),
     /// A name no account has.
     UnknownName(Username),
+    /// An account's second-factor failures, counted apart from its password failures.
+    SecondFactor(UserId),
 }
 
 impl LockoutKey {
-    /// The key as stored: `account:<uuid>` or `name:<normalised name>`.
+    /// The key as stored: `account:<uuid>`, `name:<normalised name>` or `mfa:<uuid>`.
     #[must_use]
     pub fn storage_key(&self) -> String {
         match self {
             Self::Account(user) => format!("account:{user}"),
             Self::UnknownName(name) => format!("name:{name}"),
+            Self::SecondFactor(user) => format!("mfa:{user}"),
         }
     }
 }

@@ -1,0 +1,102 @@
+//! In-memory second factors, for tests and small hosts.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use soc2_core::{StoreError, UserId};
+use time::OffsetDateTime;
+
+use super::{MfaStore, RecoveryDigest, TotpRecord};
+
+/// An [`MfaStore`] in process memory.
+#[derive(Debug, Default)]
+pub struct MemoryMfaStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    totp: HashMap<UserId, TotpRecord>,
+    recovery: HashMap<UserId, Vec<RecoveryDigest>>,
+}
+
+impl MemoryMfaStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl MfaStore for MemoryMfaStore {
+    async fn put_pending_totp(&self, record: &TotpRecord) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.totp.get(&record.user_id).is_some_and(|r| r.confirmed) {
+            return Err(StoreError::Conflict(
+                "a confirmed TOTP factor exists".into(),
+            ));
+        }
+        state.totp.insert(record.user_id, record.clone());
+        Ok(())
+    }
+
+    async fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError> {
+        Ok(self.state().totp.get(&user).cloned())
+    }
+
+    async fn accept_totp_step(
+        &self,
+        user: UserId,
+        step: u64,
+        confirm: bool,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(record) = state.totp.get_mut(&user) else {
+            return Ok(false);
+        };
+        let newer = record.last_step.is_none_or(|last| step > last);
+        if record.confirmed == confirm || !newer {
+            return Ok(false);
+        }
+        record.last_step = Some(step);
+        record.confirmed = true;
+        Ok(true)
+    }
+
+    async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError> {
+        Ok(self.state().totp.remove(&user).is_some())
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        digests: &[RecoveryDigest],
+        _at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.state().recovery.insert(user, digests.to_vec());
+        Ok(())
+    }
+
+    async fn consume_recovery_code(
+        &self,
+        user: UserId,
+        digest: &RecoveryDigest,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(codes) = state.recovery.get_mut(&user) else {
+            return Ok(false);
+        };
+        let before = codes.len();
+        codes.retain(|code| code != digest);
+        Ok(codes.len() < before)
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> Result<usize, StoreError> {
+        Ok(self.state().recovery.get(&user).map_or(0, Vec::len))
+    }
+}

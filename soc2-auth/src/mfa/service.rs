@@ -1,0 +1,368 @@
+//! `MfaAuth`: enrolling, checking and removing second factors, audited, with a lockout
+//! counter of their own.
+
+use std::sync::Arc;
+
+use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction, Target};
+use soc2_core::{Clock, Preset, RequestContext, SecretString, UserId, truncate_to_micros};
+use time::OffsetDateTime;
+
+use super::{MfaError, MfaStore, TotpEnrollment, TotpRecord, TotpSettings, qr, recovery, totp};
+use crate::{AccountOp, AccountOutcome, LockoutKey, LockoutPolicy, LockoutStore, Sealer};
+
+/// What sealed TOTP seeds are bound to (with the user id).
+const TOTP_PURPOSE: &str = "totp-seed";
+
+/// The answer to a second-factor check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MfaCheck {
+    /// The factor is proven.
+    Accepted,
+    /// Refused; the reason is for the host's logs, the caller hears only "invalid code".
+    Refused(MfaRefusal),
+}
+
+/// Why a second factor was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MfaRefusal {
+    /// Wrong code.
+    Wrong,
+    /// The code's time step was already used (RFC 6238 §5.2), or the recovery code is spent.
+    Replayed,
+    /// Too many wrong codes: the second-factor counter is locked.
+    Locked,
+    /// Not a well-formed code (wrong length, non-ASCII digits); not counted.
+    Malformed,
+    /// The user has no such factor.
+    NotEnrolled,
+}
+
+impl MfaRefusal {
+    /// The stable code written to the audit log.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Wrong => "wrong_code",
+            Self::Replayed => "replayed",
+            Self::Locked => "locked",
+            Self::Malformed => "malformed",
+            Self::NotEnrolled => "not_enrolled",
+        }
+    }
+}
+
+/// Second factors for a host: TOTP enrolment with confirmation, TOTP and recovery-code
+/// checks, regeneration and removal. Wrong codes count on a counter separate from password
+/// failures (NIST SP 800-63B-4 §3.2.2: OTPs under 64 bits need rate limiting). Factor
+/// changes must follow a fresh authentication; that check is the caller's (e.g.
+/// `Session::require_fresh`). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct MfaAuth {
+    store: Arc<dyn MfaStore>,
+    lockouts: Arc<dyn LockoutStore>,
+    lockout: LockoutPolicy,
+    sealer: Sealer,
+    settings: TotpSettings,
+    audit: AuditLog,
+    clock: Arc<dyn Clock>,
+}
+
+impl MfaAuth {
+    /// A service with the `Soc2Strict` lockout policy applied to second-factor failures.
+    #[must_use]
+    pub fn new(
+        store: Arc<dyn MfaStore>,
+        lockouts: Arc<dyn LockoutStore>,
+        sealer: Sealer,
+        settings: TotpSettings,
+        audit: AuditLog,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            lockouts,
+            lockout: LockoutPolicy::from_preset(Preset::Soc2Strict),
+            sealer,
+            settings,
+            audit,
+            clock,
+        }
+    }
+
+    /// Uses `policy` for the second-factor counter.
+    #[must_use]
+    pub fn with_lockout_policy(mut self, policy: LockoutPolicy) -> Self {
+        self.lockout = policy;
+        self
+    }
+
+    /// Starts TOTP enrolment: a fresh 160-bit seed (sealed at rest), the URI and QR codes to
+    /// show once. The factor counts only after [`MfaAuth::confirm_totp`].
+    ///
+    /// # Errors
+    /// [`MfaError::AlreadyEnrolled`], store, seal and random failures.
+    pub async fn begin_totp(
+        &self,
+        user: UserId,
+        account: &str,
+    ) -> Result<TotpEnrollment, MfaError> {
+        let secret = totp::generate_secret()?;
+        let sealed = self.sealer.seal(&user.to_string(), TOTP_PURPOSE, &secret)?;
+        let record = TotpRecord::pending(user, sealed, self.now());
+        self.store
+            .put_pending_totp(&record)
+            .await
+            .map_err(|e| match e {
+                soc2_core::StoreError::Conflict(_) => MfaError::AlreadyEnrolled,
+                other => MfaError::Store(other),
+            })?;
+        let uri = self.settings.otpauth_uri(&secret, account)?;
+        let code = qr::encode(uri.expose_secret())?;
+        Ok(TotpEnrollment {
+            secret_base32: totp::base32(&secret),
+            qr_svg: SecretString::from(qr::svg(&code)),
+            qr_png: qr::png(&code)?,
+            otpauth_uri: uri,
+        })
+    }
+
+    /// Confirms a pending enrolment with one current code (which is then spent), activates the
+    /// factor and issues a fresh set of recovery codes, shown once.
+    ///
+    /// # Errors
+    /// [`MfaError::NotPending`]; a wrong or malformed code is `Ok(Err(refusal))`.
+    pub async fn confirm_totp(
+        &self,
+        user: UserId,
+        code: &str,
+        context: &RequestContext,
+    ) -> Result<Result<Vec<SecretString>, MfaRefusal>, MfaError> {
+        let record = match self.store.totp(user).await? {
+            Some(record) if !record.confirmed => record,
+            _ => return Err(MfaError::NotPending),
+        };
+        match self.check_totp(&record, code, true, context).await? {
+            MfaCheck::Accepted => {}
+            MfaCheck::Refused(refusal) => return Ok(Err(refusal)),
+        }
+        let codes = self.replace_recovery_codes(user).await?;
+        self.audit.record(
+            self.event(SdkAction::MfaEnrolled, Outcome::Success, user, context)
+                .with_metadata("factor", "totp"),
+        )?;
+        Ok(Ok(codes))
+    }
+
+    /// Checks a TOTP code at login: format, then the second-factor counter, then the code
+    /// over the skew window, then the replay rule, atomically in the store.
+    ///
+    /// # Errors
+    /// Store, seal and audit failures.
+    pub async fn verify_totp(
+        &self,
+        user: UserId,
+        code: &str,
+        context: &RequestContext,
+    ) -> Result<MfaCheck, MfaError> {
+        let check = match self.store.totp(user).await? {
+            Some(record) if record.confirmed => {
+                self.check_totp(&record, code, false, context).await?
+            }
+            _ => MfaCheck::Refused(MfaRefusal::NotEnrolled),
+        };
+        self.audit_check(user, "totp", check, context)?;
+        Ok(check)
+    }
+
+    /// Uses one recovery code (consumed atomically; counts toward the lockout when wrong).
+    ///
+    /// # Errors
+    /// Store and audit failures.
+    pub async fn use_recovery_code(
+        &self,
+        user: UserId,
+        code: &str,
+        context: &RequestContext,
+    ) -> Result<MfaCheck, MfaError> {
+        let check = match recovery::parse(user, code) {
+            None => MfaCheck::Refused(MfaRefusal::Malformed),
+            Some(digest) => {
+                self.counted(user, context, async {
+                    Ok(if self.store.consume_recovery_code(user, &digest).await? {
+                        MfaCheck::Accepted
+                    } else {
+                        MfaCheck::Refused(MfaRefusal::Wrong)
+                    })
+                })
+                .await?
+            }
+        };
+        self.audit_check(user, "recovery_code", check, context)?;
+        Ok(check)
+    }
+
+    /// Issues a new set of recovery codes; the old set stops working. Audited.
+    ///
+    /// # Errors
+    /// Store, random and audit failures.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        user: UserId,
+        context: &RequestContext,
+    ) -> Result<Vec<SecretString>, MfaError> {
+        let codes = self.replace_recovery_codes(user).await?;
+        self.audit.record(
+            self.event(SdkAction::MfaEnrolled, Outcome::Success, user, context)
+                .with_metadata("factor", "recovery_codes"),
+        )?;
+        Ok(codes)
+    }
+
+    /// Removes the TOTP factor, audited with `by` as actor. Returns whether one existed.
+    ///
+    /// # Errors
+    /// Store and audit failures.
+    pub async fn remove_totp(
+        &self,
+        user: UserId,
+        by: Actor,
+        context: &RequestContext,
+    ) -> Result<bool, MfaError> {
+        let permit = self.audit.reserve()?;
+        let removed = self.store.remove_totp(user).await?;
+        if removed {
+            permit.record(
+                AuditEvent::new(SdkAction::MfaRemoved, Outcome::Success, by, self.now())
+                    .with_target(Target::new("user", &user.to_string()))
+                    .with_context(context.clone())
+                    .with_metadata("factor", "totp"),
+            );
+        }
+        Ok(removed)
+    }
+
+    /// Whether the user has a confirmed TOTP factor.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn has_totp(&self, user: UserId) -> Result<bool, MfaError> {
+        Ok(self.store.totp(user).await?.is_some_and(|r| r.confirmed))
+    }
+
+    /// Unused recovery codes left.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn recovery_codes_left(&self, user: UserId) -> Result<usize, MfaError> {
+        Ok(self.store.recovery_codes_left(user).await?)
+    }
+
+    async fn check_totp(
+        &self,
+        record: &TotpRecord,
+        code: &str,
+        confirm: bool,
+        context: &RequestContext,
+    ) -> Result<MfaCheck, MfaError> {
+        let user = record.user_id;
+        let secret = self
+            .sealer
+            .open(&user.to_string(), TOTP_PURPOSE, &record.sealed_secret)?;
+        let unix = u64::try_from(self.now().unix_timestamp()).unwrap_or(0);
+        let step = match self.settings.matching_step(&secret, code, unix) {
+            Err(_) => return Ok(MfaCheck::Refused(MfaRefusal::Malformed)),
+            Ok(step) => step,
+        };
+        self.counted(user, context, async {
+            Ok(match step {
+                None => MfaCheck::Refused(MfaRefusal::Wrong),
+                Some(step) if self.store.accept_totp_step(user, step, confirm).await? => {
+                    MfaCheck::Accepted
+                }
+                Some(_) => MfaCheck::Refused(MfaRefusal::Replayed),
+            })
+        })
+        .await
+    }
+
+    /// Runs a check through the user's second-factor counter: refused while locked, a
+    /// refusal counts, an acceptance resets.
+    async fn counted(
+        &self,
+        user: UserId,
+        context: &RequestContext,
+        check: impl Future<Output = Result<MfaCheck, MfaError>>,
+    ) -> Result<MfaCheck, MfaError> {
+        let key = LockoutKey::SecondFactor(user);
+        let begin = self
+            .lockouts
+            .apply_account(&key, AccountOp::Begin, self.now(), &self.lockout)
+            .await?;
+        if !matches!(begin, AccountOutcome::Proceed { .. }) {
+            return Ok(MfaCheck::Refused(MfaRefusal::Locked));
+        }
+        let checked = check.await;
+        let op = match &checked {
+            Ok(MfaCheck::Accepted) => AccountOp::Succeed,
+            Ok(MfaCheck::Refused(_)) => AccountOp::Fail,
+            Err(_) => AccountOp::Abandon,
+        };
+        let outcome = self
+            .lockouts
+            .apply_account(&key, op, self.now(), &self.lockout)
+            .await?;
+        if let AccountOutcome::Counted { locked: Some(lock) } = outcome {
+            self.audit.record(
+                self.event(SdkAction::AccountLocked, Outcome::Success, user, context)
+                    .with_metadata("key", key.storage_key())
+                    .with_metadata("until", lock.until),
+            )?;
+        }
+        checked
+    }
+
+    async fn replace_recovery_codes(&self, user: UserId) -> Result<Vec<SecretString>, MfaError> {
+        let (codes, digests) = recovery::generate(user)?;
+        self.store
+            .replace_recovery_codes(user, &digests, self.now())
+            .await?;
+        Ok(codes)
+    }
+
+    fn audit_check(
+        &self,
+        user: UserId,
+        factor: &str,
+        check: MfaCheck,
+        context: &RequestContext,
+    ) -> Result<(), MfaError> {
+        let event = match check {
+            MfaCheck::Accepted => {
+                self.event(SdkAction::MfaVerified, Outcome::Success, user, context)
+            }
+            MfaCheck::Refused(refusal) => self
+                .event(SdkAction::MfaFailed, Outcome::Failure, user, context)
+                .with_reason(refusal.code()),
+        };
+        self.audit.record(event.with_metadata("factor", factor))?;
+        Ok(())
+    }
+
+    fn event(
+        &self,
+        action: SdkAction,
+        outcome: Outcome,
+        user: UserId,
+        context: &RequestContext,
+    ) -> AuditEvent {
+        AuditEvent::new(action, outcome, Actor::user(user), self.now())
+            .with_target(Target::new("user", &user.to_string()))
+            .with_context(context.clone())
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        truncate_to_micros(self.clock.now())
+    }
+}

@@ -1,0 +1,80 @@
+//! `MfaStore`: enrolled second factors and recovery codes.
+
+use soc2_core::{StoreError, UserId};
+use time::OffsetDateTime;
+
+use super::RecoveryDigest;
+
+/// A user's TOTP factor as stored: the sealed seed and the last accepted time step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TotpRecord {
+    /// The user.
+    pub user_id: UserId,
+    /// The seed, sealed by a [`Sealer`](crate::Sealer) for this user.
+    pub sealed_secret: String,
+    /// Whether the user confirmed a code (only confirmed factors count at login).
+    pub confirmed: bool,
+    /// The last time step accepted (RFC 6238 §5.2: a code whose step is not newer is refused).
+    pub last_step: Option<u64>,
+    /// When enrolment began.
+    pub created_at: OffsetDateTime,
+}
+
+impl TotpRecord {
+    /// A pending (unconfirmed) factor.
+    #[must_use]
+    pub fn pending(user_id: UserId, sealed_secret: String, created_at: OffsetDateTime) -> Self {
+        Self {
+            user_id,
+            sealed_secret,
+            confirmed: false,
+            last_step: None,
+            created_at,
+        }
+    }
+}
+
+/// Where second factors live. Every method is one atomic store operation.
+#[async_trait::async_trait]
+pub trait MfaStore: std::fmt::Debug + Send + Sync + 'static {
+    /// Stores a pending TOTP enrolment, replacing an earlier pending one.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when a confirmed factor exists (remove it first).
+    async fn put_pending_totp(&self, record: &TotpRecord) -> Result<(), StoreError>;
+
+    /// The user's TOTP factor, pending or confirmed.
+    async fn totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError>;
+
+    /// Accepts `step` if it is newer than the last accepted one: for a confirmed factor
+    /// (`confirm == false`, a login) or a pending one (`confirm == true`, which also confirms
+    /// it). Compare-and-set: of concurrent calls with one step, exactly one returns `true`.
+    async fn accept_totp_step(
+        &self,
+        user: UserId,
+        step: u64,
+        confirm: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes the TOTP factor. Returns whether one existed.
+    async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError>;
+
+    /// Replaces the user's recovery codes (the old set stops working).
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        digests: &[RecoveryDigest],
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Consumes one code: `true` if it was unused (exactly one of concurrent uses wins).
+    async fn consume_recovery_code(
+        &self,
+        user: UserId,
+        digest: &RecoveryDigest,
+    ) -> Result<bool, StoreError>;
+
+    /// Unused codes left.
+    async fn recovery_codes_left(&self, user: UserId) -> Result<usize, StoreError>;
+}
