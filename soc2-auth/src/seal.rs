@@ -58,6 +58,12 @@ impl Sealer {
         }
     }
 
+    /// The key new seals use.
+    #[must_use]
+    pub fn active_key(&self) -> &KeyId {
+        self.keys.active_id()
+    }
+
     /// Seals `plaintext` for `owner` and `purpose`: `v1.<key id>.<nonce ‖ ciphertext ‖ tag>`.
     ///
     /// # Errors

@@ -424,3 +424,52 @@ async fn a_code_from_oathtool_is_accepted() {
         "{code}"
     );
 }
+
+#[tokio::test]
+async fn rotating_the_sealing_key_reseals_in_batches_and_guards_retirement() {
+    let f = fixture();
+    let mut users = Vec::new();
+    for _ in 0..5 {
+        users.push(f.enrolled().await);
+    }
+    let k1 = KeyId::new("seal-1").unwrap();
+    let k2 = KeyId::new("seal-2").unwrap();
+    let rotated = KeyRing::single(k1.clone(), [8; 32])
+        .with_key(k2.clone(), [9; 32])
+        .unwrap()
+        .with_active(&k2)
+        .unwrap();
+    let mfa = MfaAuth::new(
+        f.store.clone(),
+        f.lockouts.clone(),
+        Sealer::new(rotated),
+        f.settings.clone(),
+        f.audit.clone(),
+        f.clock.clone(),
+    );
+    assert!(matches!(
+        mfa.check_retirable(&k1).await,
+        Err(MfaError::KeyInUse { count: 5, .. })
+    ));
+    assert_eq!(mfa.reseal(2).await.unwrap(), 2);
+    assert_eq!(mfa.reseal(2).await.unwrap(), 2);
+    assert_eq!(mfa.reseal(2).await.unwrap(), 1);
+    assert_eq!(mfa.reseal(2).await.unwrap(), 0);
+    mfa.check_retirable(&k1).await.unwrap();
+    // Every factor still works under the new key alone.
+    let only_k2 = Sealer::new(KeyRing::single(k2, [9; 32]));
+    let mfa = MfaAuth::new(
+        f.store.clone(),
+        f.lockouts.clone(),
+        only_k2,
+        f.settings.clone(),
+        f.audit.clone(),
+        f.clock.clone(),
+    );
+    for (user, seed, _) in &users {
+        assert_eq!(
+            mfa.verify_totp(*user, &f.code(seed), &ctx()).await.unwrap(),
+            MfaCheck::Accepted
+        );
+    }
+}

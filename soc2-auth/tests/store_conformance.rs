@@ -5,15 +5,25 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use soc2_auth::mfa::{MemoryMfaStore, MfaStore};
 use soc2_auth::{CredentialStore, LockoutStore, MemoryCredentialStore, MemoryLockoutStore};
 use soc2_testkit::credential::CredentialBackend;
 use soc2_testkit::lockout::LockoutBackend;
+use soc2_testkit::mfa::MfaBackend;
 
 /// One process's memory: every handle is the same store.
 #[derive(Default)]
 struct Memory {
     credentials: Arc<MemoryCredentialStore>,
     lockouts: Arc<MemoryLockoutStore>,
+    mfa: Arc<MemoryMfaStore>,
+}
+
+#[async_trait]
+impl MfaBackend for Memory {
+    async fn open(&self) -> Arc<dyn MfaStore> {
+        self.mfa.clone()
+    }
 }
 
 #[async_trait]
@@ -33,3 +43,4 @@ impl LockoutBackend for Memory {
 soc2_testkit::credential_store_conformance!(Some(Memory::default()));
 soc2_testkit::lockout_store_conformance!(Some(Memory::default()));
 soc2_testkit::password_auth_conformance!(Some(Memory::default()));
+soc2_testkit::mfa_store_conformance!(Some(Memory::default()));

@@ -6,6 +6,8 @@ mod credential_rows;
 mod error;
 mod lockout;
 mod lockout_rows;
+mod mfa;
+mod mfa_rows;
 mod migrate;
 mod rows;
 mod session;

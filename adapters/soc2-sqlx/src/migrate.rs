@@ -45,6 +45,11 @@ macro_rules! embedded_migrations {
                 name: "lockout",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0005_lockout.sql")),
             },
+            Migration {
+                version: 6,
+                name: "mfa",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0006_mfa.sql")),
+            },
         ];
     };
 }

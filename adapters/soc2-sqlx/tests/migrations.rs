@@ -26,7 +26,8 @@ macro_rules! migrates_once {
                 (2, "sessions".to_owned()),
                 (3, "denied_tokens".to_owned()),
                 (4, "credentials".to_owned()),
-                (5, "lockout".to_owned())
+                (5, "lockout".to_owned()),
+                (6, "mfa".to_owned())
             ]
         );
     }};

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use soc2_core::{StoreError, UserId};
+use soc2_core::{KeyId, StoreError, UserId};
 use time::OffsetDateTime;
 
-use super::{MfaStore, RecoveryDigest, TotpRecord};
+use super::{MfaStore, RecoveryDigest, TotpRecord, sealed_prefix};
 
 /// An [`MfaStore`] in process memory.
 #[derive(Debug, Default)]
@@ -66,6 +66,44 @@ impl MfaStore for MemoryMfaStore {
         record.last_step = Some(step);
         record.confirmed = true;
         Ok(true)
+    }
+
+    async fn totp_sealed_with_other_keys(
+        &self,
+        active: &KeyId,
+        limit: usize,
+    ) -> Result<Vec<TotpRecord>, StoreError> {
+        let prefix = sealed_prefix(active);
+        Ok(self
+            .state()
+            .totp
+            .values()
+            .filter(|r| !r.sealed_secret.starts_with(&prefix))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn count_sealed_with(&self, key: &KeyId) -> Result<u64, StoreError> {
+        let prefix = sealed_prefix(key);
+        let count = self
+            .state()
+            .totp
+            .values()
+            .filter(|r| r.sealed_secret.starts_with(&prefix))
+            .count();
+        Ok(u64::try_from(count).unwrap_or(u64::MAX))
+    }
+
+    async fn reseal_totp(&self, user: UserId, old: &str, new: &str) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.totp.get_mut(&user) {
+            Some(record) if record.sealed_secret == old => {
+                new.clone_into(&mut record.sealed_secret);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError> {

@@ -19,6 +19,11 @@ use soc2_core::StoreError;
 
 use crate::SealError;
 
+/// The prefix of every value sealed under `key` (see [`Sealer::seal`](crate::Sealer::seal)).
+pub fn sealed_prefix(key: &soc2_core::KeyId) -> String {
+    format!("v1.{key}.")
+}
+
 /// Why an MFA operation did not happen (a wrong code is not an error: see [`MfaCheck`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -35,6 +40,14 @@ pub enum MfaError {
     /// The system random generator failed.
     #[error("system random generator failed")]
     Random,
+    /// The key still seals this many factors: re-seal them before retiring it.
+    #[error("key `{key}` still seals {count} factor(s); run reseal first")]
+    KeyInUse {
+        /// The key.
+        key: String,
+        /// Factors sealed under it.
+        count: u64,
+    },
     /// A sealed seed could not be opened (wrong key ring, moved row, tampering).
     #[error(transparent)]
     Seal(#[from] SealError),

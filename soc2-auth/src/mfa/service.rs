@@ -243,6 +243,48 @@ impl MfaAuth {
         Ok(removed)
     }
 
+    /// Re-seals up to `batch` TOTP seeds still under an older key with the active one; call
+    /// until it returns 0 after rotating the sealing key. Returns how many were re-sealed.
+    ///
+    /// # Errors
+    /// Store and seal failures (a seed under a key no longer in the ring stops the batch).
+    pub async fn reseal(&self, batch: usize) -> Result<usize, MfaError> {
+        let stale = self
+            .store
+            .totp_sealed_with_other_keys(self.sealer.active_key(), batch)
+            .await?;
+        let mut resealed = 0;
+        for record in stale {
+            let owner = record.user_id.to_string();
+            let secret = self
+                .sealer
+                .open(&owner, TOTP_PURPOSE, &record.sealed_secret)?;
+            let fresh = self.sealer.seal(&owner, TOTP_PURPOSE, &secret)?;
+            if self
+                .store
+                .reseal_totp(record.user_id, &record.sealed_secret, &fresh)
+                .await?
+            {
+                resealed += 1;
+            }
+        }
+        Ok(resealed)
+    }
+
+    /// Refuses to let `key` go while any seed is sealed under it.
+    ///
+    /// # Errors
+    /// [`MfaError::KeyInUse`] with the count, or a store failure.
+    pub async fn check_retirable(&self, key: &soc2_core::KeyId) -> Result<(), MfaError> {
+        match self.store.count_sealed_with(key).await? {
+            0 => Ok(()),
+            count => Err(MfaError::KeyInUse {
+                key: key.to_string(),
+                count,
+            }),
+        }
+    }
+
     /// Whether the user has a confirmed TOTP factor.
     ///
     /// # Errors

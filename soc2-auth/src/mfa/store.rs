@@ -1,6 +1,6 @@
 //! `MfaStore`: enrolled second factors and recovery codes.
 
-use soc2_core::{StoreError, UserId};
+use soc2_core::{KeyId, StoreError, UserId};
 use time::OffsetDateTime;
 
 use super::RecoveryDigest;
@@ -36,6 +36,8 @@ impl TotpRecord {
 }
 
 /// Where second factors live. Every method is one atomic store operation.
+///
+/// Sealed values are opaque to stores except for their `v1.<key id>.` prefix.
 #[async_trait::async_trait]
 pub trait MfaStore: std::fmt::Debug + Send + Sync + 'static {
     /// Stores a pending TOTP enrolment, replacing an earlier pending one.
@@ -56,6 +58,21 @@ pub trait MfaStore: std::fmt::Debug + Send + Sync + 'static {
         step: u64,
         confirm: bool,
     ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` TOTP factors whose seed is sealed under a key other than `active`
+    /// (sealed values start `v1.<key id>.`), for re-sealing after a key rotation.
+    async fn totp_sealed_with_other_keys(
+        &self,
+        active: &KeyId,
+        limit: usize,
+    ) -> Result<Vec<TotpRecord>, StoreError>;
+
+    /// How many TOTP factors are sealed under `key` (a key with any may not be retired).
+    async fn count_sealed_with(&self, key: &KeyId) -> Result<u64, StoreError>;
+
+    /// Replaces a factor's sealed seed if it is still `old` (compare-and-set). Returns
+    /// whether it was replaced.
+    async fn reseal_totp(&self, user: UserId, old: &str, new: &str) -> Result<bool, StoreError>;
 
     /// Deletes the TOTP factor. Returns whether one existed.
     async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError>;

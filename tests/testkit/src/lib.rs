@@ -15,6 +15,7 @@ pub mod audit;
 pub mod auth;
 pub mod credential;
 pub mod lockout;
+pub mod mfa;
 pub mod postgres;
 pub mod session;
 

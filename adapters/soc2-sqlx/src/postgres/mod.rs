@@ -10,6 +10,7 @@ use crate::audit::sql_audit_store;
 use crate::credential::sql_credential_store;
 use crate::error::store_error;
 use crate::lockout::sql_lockout_store;
+use crate::mfa::sql_mfa_store;
 use crate::migrate::{Migration, embedded_migrations, sql_migrate};
 use crate::session::sql_session_store;
 
@@ -52,6 +53,13 @@ sql_lockout_store!(
     /// change locks its row (an upsert) for its read-modify-write, so concurrent instances
     /// never lose an update.
     PgLockoutStore,
+    sqlx::PgPool
+);
+
+sql_mfa_store!(
+    /// TOTP factors and recovery codes on PostgreSQL. Accepting a time step and consuming a code
+    /// are single conditional statements: of racing uses, exactly one succeeds.
+    PgMfaStore,
     sqlx::PgPool
 );
 

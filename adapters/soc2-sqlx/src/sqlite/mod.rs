@@ -11,6 +11,7 @@ use crate::audit::sql_audit_store;
 use crate::credential::sql_credential_store;
 use crate::error::store_error;
 use crate::lockout::sql_lockout_store;
+use crate::mfa::sql_mfa_store;
 use crate::migrate::{Migration, embedded_migrations, sql_migrate};
 use crate::session::sql_session_store;
 
@@ -54,6 +55,13 @@ sql_lockout_store!(
     /// Lockout counters and per-IP windows on SQLite. Each change is a read-modify-write under
     /// `BEGIN IMMEDIATE`, so several pools or processes on one file never lose an update.
     SqliteLockoutStore,
+    sqlx::SqlitePool
+);
+
+sql_mfa_store!(
+    /// TOTP factors and recovery codes on SQLite. Accepting a time step and consuming a code
+    /// are single conditional statements: of racing uses, exactly one succeeds.
+    SqliteMfaStore,
     sqlx::SqlitePool
 );
 

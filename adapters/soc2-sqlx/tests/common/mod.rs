@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use soc2_audit::AuditStore;
+use soc2_auth::mfa::MfaStore;
 use soc2_auth::{CredentialStore, LockoutStore};
 use soc2_core::KeyRing;
 use soc2_session::SessionStore;
@@ -14,6 +15,7 @@ use soc2_sqlx::{postgres, sqlite};
 use soc2_testkit::audit::{AuditBackend, AuditTamper};
 use soc2_testkit::credential::CredentialBackend;
 use soc2_testkit::lockout::LockoutBackend;
+use soc2_testkit::mfa::MfaBackend;
 use soc2_testkit::postgres::TestSchema;
 use soc2_testkit::session::SessionBackend;
 use sqlx::AnyPool;
@@ -142,6 +144,22 @@ impl LockoutBackend for SqlBackend {
                 sqlite::connect(url).await.unwrap(),
             )),
             Self::Postgres(schema) => Arc::new(postgres::PgLockoutStore::new(schema.pool().await)),
+        }
+    }
+
+    async fn cleanup(&self) {
+        AuditBackend::cleanup(self).await;
+    }
+}
+
+#[async_trait]
+impl MfaBackend for SqlBackend {
+    async fn open(&self) -> Arc<dyn MfaStore> {
+        match self {
+            Self::Sqlite { url, .. } => Arc::new(sqlite::SqliteMfaStore::new(
+                sqlite::connect(url).await.unwrap(),
+            )),
+            Self::Postgres(schema) => Arc::new(postgres::PgMfaStore::new(schema.pool().await)),
         }
     }
 

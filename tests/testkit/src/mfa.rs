@@ -1,0 +1,264 @@
+//! The `MfaStore` conformance suite.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use soc2_auth::mfa::{MfaStore, RecoveryDigest, TotpRecord};
+use soc2_core::{KeyId, StoreError, UserId};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// A backend under test.
+#[async_trait]
+pub trait MfaBackend: Send + Sync + 'static {
+    /// A store handle on this backend's database. Each call opens a separate pool, like a
+    /// separate app instance.
+    async fn open(&self) -> Arc<dyn MfaStore>;
+
+    /// Releases the database after a passing case.
+    async fn cleanup(&self) {}
+}
+
+const T0: OffsetDateTime = datetime!(2026-11-23 09:00:00.123456 UTC);
+
+fn pending(user: UserId, key: &str) -> TotpRecord {
+    TotpRecord::pending(user, format!("v1.{key}.c2VhbGVk-{user}"), T0)
+}
+
+fn digests(seed: u8) -> Vec<RecoveryDigest> {
+    (0..10).map(|i| [seed.wrapping_add(i); 32]).collect()
+}
+
+pub async fn totp_records_round_trip_and_confirm_once(backend: &impl MfaBackend) {
+    let store = backend.open().await;
+    let user = UserId::new_v7();
+    assert_eq!(store.totp(user).await.unwrap(), None);
+    let record = pending(user, "k1");
+    store.put_pending_totp(&record).await.unwrap();
+    assert_eq!(store.totp(user).await.unwrap(), Some(record.clone()));
+    let replacement =
+        TotpRecord::pending(user, "v1.k1.b3RoZXI".into(), T0 + time::Duration::SECOND);
+    store.put_pending_totp(&replacement).await.unwrap();
+    assert_eq!(store.totp(user).await.unwrap(), Some(replacement.clone()));
+
+    assert!(
+        !store.accept_totp_step(user, 100, false).await.unwrap(),
+        "pending: no login"
+    );
+    assert!(store.accept_totp_step(user, 100, true).await.unwrap());
+    assert!(
+        !store.accept_totp_step(user, 101, true).await.unwrap(),
+        "already confirmed"
+    );
+    let confirmed = store.totp(user).await.unwrap().unwrap();
+    assert_eq!(
+        (confirmed.confirmed, confirmed.last_step),
+        (true, Some(100))
+    );
+    assert!(matches!(
+        store.put_pending_totp(&pending(user, "k1")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        !store
+            .accept_totp_step(UserId::new_v7(), 1, true)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn accepted_steps_only_move_forward(backend: &impl MfaBackend) {
+    let store = backend.open().await;
+    let user = UserId::new_v7();
+    store.put_pending_totp(&pending(user, "k1")).await.unwrap();
+    assert!(store.accept_totp_step(user, 10, true).await.unwrap());
+    assert!(
+        !store.accept_totp_step(user, 10, false).await.unwrap(),
+        "same step"
+    );
+    assert!(
+        !store.accept_totp_step(user, 9, false).await.unwrap(),
+        "older step"
+    );
+    assert!(store.accept_totp_step(user, 11, false).await.unwrap());
+    assert!(
+        store
+            .accept_totp_step(user, 59_000_000, false)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.totp(user).await.unwrap().unwrap().last_step,
+        Some(59_000_000)
+    );
+}
+
+pub async fn racing_uses_of_one_step_let_exactly_one_through(backend: &impl MfaBackend) {
+    let stores = [backend.open().await, backend.open().await];
+    let user = UserId::new_v7();
+    stores[0]
+        .put_pending_totp(&pending(user, "k1"))
+        .await
+        .unwrap();
+    assert!(stores[0].accept_totp_step(user, 10, true).await.unwrap());
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = Arc::clone(&stores[i % 2]);
+            tokio::spawn(async move { store.accept_totp_step(user, 11, false).await.unwrap() })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += usize::from(task.await.unwrap());
+    }
+    assert_eq!(accepted, 1);
+}
+
+pub async fn recovery_codes_are_replaced_and_consumed_once(backend: &impl MfaBackend) {
+    let stores = [backend.open().await, backend.open().await];
+    let user = UserId::new_v7();
+    assert_eq!(stores[0].recovery_codes_left(user).await.unwrap(), 0);
+    let first = digests(1);
+    stores[0]
+        .replace_recovery_codes(user, &first, T0)
+        .await
+        .unwrap();
+    assert_eq!(stores[0].recovery_codes_left(user).await.unwrap(), 10);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = Arc::clone(&stores[i % 2]);
+            let digest = first[0];
+            tokio::spawn(async move { store.consume_recovery_code(user, &digest).await.unwrap() })
+        })
+        .collect();
+    let mut consumed = 0;
+    for task in tasks {
+        consumed += usize::from(task.await.unwrap());
+    }
+    assert_eq!(consumed, 1);
+    assert_eq!(stores[1].recovery_codes_left(user).await.unwrap(), 9);
+    assert!(
+        !stores[0]
+            .consume_recovery_code(UserId::new_v7(), &first[1])
+            .await
+            .unwrap()
+    );
+    stores[0]
+        .replace_recovery_codes(user, &digests(100), T0)
+        .await
+        .unwrap();
+    assert!(
+        !stores[0]
+            .consume_recovery_code(user, &first[1])
+            .await
+            .unwrap(),
+        "old set void"
+    );
+    assert!(
+        stores[0]
+            .consume_recovery_code(user, &[105; 32])
+            .await
+            .unwrap()
+    );
+    assert_eq!(stores[0].recovery_codes_left(user).await.unwrap(), 9);
+}
+
+pub async fn reseal_queries_match_key_prefixes_exactly(backend: &impl MfaBackend) {
+    let store = backend.open().await;
+    let key = |id: &str| KeyId::new(id).unwrap();
+    // `_` and `%` are wildcards in SQL LIKE; the match must be literal.
+    let mut on_old = Vec::new();
+    for id in ["k_1", "k_1", "k%1"] {
+        let user = UserId::new_v7();
+        store.put_pending_totp(&pending(user, id)).await.unwrap();
+        on_old.push(user);
+    }
+    for _ in 0..2 {
+        store
+            .put_pending_totp(&pending(UserId::new_v7(), "kx1"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_sealed_with(&key("k_1")).await.unwrap(), 2);
+    assert_eq!(store.count_sealed_with(&key("kx1")).await.unwrap(), 2);
+    assert_eq!(store.count_sealed_with(&key("k")).await.unwrap(), 0);
+    let stale = store
+        .totp_sealed_with_other_keys(&key("kx1"), 10)
+        .await
+        .unwrap();
+    let mut stale_users: Vec<_> = stale.iter().map(|r| r.user_id).collect();
+    stale_users.sort();
+    on_old.sort();
+    assert_eq!(stale_users, on_old);
+    assert_eq!(
+        store
+            .totp_sealed_with_other_keys(&key("kx1"), 2)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let first = &stale[0];
+    assert!(
+        !store
+            .reseal_totp(first.user_id, "v1.other.x", "v1.kx1.new")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .reseal_totp(first.user_id, &first.sealed_secret, "v1.kx1.new")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .totp(first.user_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_secret,
+        "v1.kx1.new"
+    );
+    assert_eq!(store.count_sealed_with(&key("kx1")).await.unwrap(), 3);
+}
+
+pub async fn removing_a_factor_leaves_others(backend: &impl MfaBackend) {
+    let store = backend.open().await;
+    let (alice, bob) = (UserId::new_v7(), UserId::new_v7());
+    store.put_pending_totp(&pending(alice, "k1")).await.unwrap();
+    store.put_pending_totp(&pending(bob, "k1")).await.unwrap();
+    assert!(store.remove_totp(alice).await.unwrap());
+    assert!(!store.remove_totp(alice).await.unwrap());
+    assert_eq!(store.totp(alice).await.unwrap(), None);
+    assert!(store.totp(bob).await.unwrap().is_some());
+}
+
+/// Expands to one `#[tokio::test]` per `MfaStore` case for a backend expression yielding
+/// `Option<impl MfaBackend>`.
+#[macro_export]
+macro_rules! mfa_store_conformance {
+    ($backend:expr) => {
+        $crate::mfa_store_conformance!(@cases $backend;
+            totp_records_round_trip_and_confirm_once,
+            accepted_steps_only_move_forward,
+            racing_uses_of_one_step_let_exactly_one_through,
+            recovery_codes_are_replaced_and_consumed_once,
+            reseal_queries_match_key_prefixes_exactly,
+            removing_a_factor_leaves_others,
+        );
+    };
+    (@cases $backend:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                if let Some(backend) = $backend {
+                    $crate::mfa::$case(&backend).await;
+                    $crate::mfa::MfaBackend::cleanup(&backend).await;
+                }
+            }
+        )*
+    };
+}
