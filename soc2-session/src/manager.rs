@@ -338,6 +338,33 @@ impl SessionManager {
         }
     }
 
+    /// Ends the session `id` of `user` by its id (a "sign out that device" button, where the
+    /// caller never sees other sessions' tokens). Returns false when `user` has no such
+    /// session, so one user cannot end another's.
+    ///
+    /// # Errors
+    /// Store and audit failures.
+    pub async fn revoke_id(
+        &self,
+        user: UserId,
+        id: SessionId,
+        by: Actor,
+        context: &RequestContext,
+    ) -> Result<bool, SessionError> {
+        let sessions = self.store.list_user(user).await?;
+        let Some(record) = sessions.into_iter().find(|record| record.id == id) else {
+            return Ok(false);
+        };
+        self.forget(&record.digest);
+        match self.store.remove(&record.digest).await? {
+            Some(record) => {
+                self.audit_revoked(&[record], by, "session ended by id", context)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Ends every session of `user` (account disabled, credential compromise).
     ///
     /// # Errors

@@ -464,3 +464,41 @@ async fn revocation_through_a_caching_manager_takes_effect_at_once() {
         .unwrap();
     assert_invalid(&cached, rotated.expose_secret().as_bytes()).await;
 }
+
+#[tokio::test]
+async fn a_user_ends_one_of_their_sessions_by_id_but_never_anothers() {
+    let f = fixture(nist());
+    let (alice, bob) = (UserId::new_v7(), UserId::new_v7());
+    let first = login(&f.sessions, alice).await;
+    let second = login(&f.sessions, alice).await;
+    let bobs = login(&f.sessions, bob).await;
+    let id_of = |token: &[u8]| {
+        let sessions = f.sessions.clone();
+        let token = token.to_vec();
+        async move { sessions.validate(&token, &ctx()).await.unwrap().id() }
+    };
+    let (first_id, bobs_id) = (id_of(&first).await, id_of(&bobs).await);
+    let by = Actor::user(alice);
+    assert!(
+        !f.sessions
+            .revoke_id(alice, bobs_id, by.clone(), &ctx())
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.sessions
+            .revoke_id(alice, first_id, by.clone(), &ctx())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.sessions
+            .revoke_id(alice, first_id, by, &ctx())
+            .await
+            .unwrap()
+    );
+    assert_invalid(&f.sessions, &first).await;
+    f.sessions.validate(&second, &ctx()).await.unwrap();
+    f.sessions.validate(&bobs, &ctx()).await.unwrap();
+    assert_eq!(f.count("session.revoked").await, 1);
+}

@@ -8,7 +8,9 @@ use soc2_core::{Clock, Preset, RequestContext, SecretString, UserId, truncate_to
 use time::OffsetDateTime;
 
 use super::{MfaError, MfaStore, TotpEnrollment, TotpRecord, TotpSettings, qr, recovery, totp};
-use crate::{AccountOp, AccountOutcome, LockoutKey, LockoutPolicy, LockoutStore, Sealer};
+use crate::{
+    AccountLockState, AccountOp, AccountOutcome, LockoutKey, LockoutPolicy, LockoutStore, Sealer,
+};
 
 /// What sealed TOTP seeds are bound to (with the user id).
 const TOTP_PURPOSE: &str = "totp-seed";
@@ -143,7 +145,8 @@ impl MfaAuth {
             Some(record) if !record.confirmed => record,
             _ => return Err(MfaError::NotPending),
         };
-        match self.check_totp(&record, code, true, context).await? {
+        let state = self.counter(user).await?;
+        match self.check_totp(&record, state, code, true, context).await? {
             MfaCheck::Accepted => {}
             MfaCheck::Refused(refusal) => return Ok(Err(refusal)),
         }
@@ -156,7 +159,8 @@ impl MfaAuth {
     }
 
     /// Checks a TOTP code at login: format, then the second-factor counter, then the code
-    /// over the skew window, then the replay rule, atomically in the store.
+    /// over the skew window, then the replay rule (a compare-and-set of the last accepted step
+    /// in the store: of concurrent submissions of one code, exactly one passes).
     ///
     /// # Errors
     /// Store, seal and audit failures.
@@ -166,9 +170,14 @@ impl MfaAuth {
         code: &str,
         context: &RequestContext,
     ) -> Result<MfaCheck, MfaError> {
-        let check = match self.store.totp(user).await? {
+        // The factor and its counter are independent reads: one round trip's latency.
+        let key = LockoutKey::SecondFactor(user);
+        let (record, state) =
+            tokio::join!(self.store.totp(user), self.lockouts.account_state(&key));
+        let check = match record? {
             Some(record) if record.confirmed => {
-                self.check_totp(&record, code, false, context).await?
+                self.check_totp(&record, state?, code, false, context)
+                    .await?
             }
             _ => MfaCheck::Refused(MfaRefusal::NotEnrolled),
         };
@@ -189,7 +198,8 @@ impl MfaAuth {
         let check = match recovery::parse(user, code) {
             None => MfaCheck::Refused(MfaRefusal::Malformed),
             Some(digest) => {
-                self.counted(user, context, async {
+                let state = self.counter(user).await?;
+                self.counted(user, state, context, async {
                     Ok(if self.store.consume_recovery_code(user, &digest).await? {
                         MfaCheck::Accepted
                     } else {
@@ -301,9 +311,18 @@ impl MfaAuth {
         Ok(self.store.recovery_codes_left(user).await?)
     }
 
+    /// The user's second-factor counter.
+    async fn counter(&self, user: UserId) -> Result<Option<AccountLockState>, MfaError> {
+        Ok(self
+            .lockouts
+            .account_state(&LockoutKey::SecondFactor(user))
+            .await?)
+    }
+
     async fn check_totp(
         &self,
         record: &TotpRecord,
+        state: Option<AccountLockState>,
         code: &str,
         confirm: bool,
         context: &RequestContext,
@@ -317,7 +336,7 @@ impl MfaAuth {
             Err(_) => return Ok(MfaCheck::Refused(MfaRefusal::Malformed)),
             Ok(step) => step,
         };
-        self.counted(user, context, async {
+        self.counted(user, state, context, async {
             Ok(match step {
                 None => MfaCheck::Refused(MfaRefusal::Wrong),
                 Some(step) if self.store.accept_totp_step(user, step, confirm).await? => {
@@ -329,27 +348,31 @@ impl MfaAuth {
         .await
     }
 
-    /// Runs a check through the user's second-factor counter: refused while locked, a
-    /// refusal counts, an acceptance resets.
+    /// Runs a check through the user's second-factor counter: refused unchecked while the
+    /// counter is locked; a refusal counts as a failure (locking at the threshold); an
+    /// acceptance clears earlier failures. The common case, a right code with no failures on
+    /// record, costs one read and no write to the counter.
     async fn counted(
         &self,
         user: UserId,
+        state: Option<AccountLockState>,
         context: &RequestContext,
         check: impl Future<Output = Result<MfaCheck, MfaError>>,
     ) -> Result<MfaCheck, MfaError> {
         let key = LockoutKey::SecondFactor(user);
-        let begin = self
-            .lockouts
-            .apply_account(&key, AccountOp::Begin, self.now(), &self.lockout)
-            .await?;
-        if !matches!(begin, AccountOutcome::Proceed { .. }) {
+        if state
+            .as_ref()
+            .is_some_and(|state| state.is_locked(self.now()))
+        {
             return Ok(MfaCheck::Refused(MfaRefusal::Locked));
         }
-        let checked = check.await;
-        let op = match &checked {
-            Ok(MfaCheck::Accepted) => AccountOp::Succeed,
-            Ok(MfaCheck::Refused(_)) => AccountOp::Fail,
-            Err(_) => AccountOp::Abandon,
+        let checked = check.await?;
+        let op = match checked {
+            MfaCheck::Refused(_) => AccountOp::Fail,
+            MfaCheck::Accepted if state.is_some_and(|state| state.failures > 0) => {
+                AccountOp::Succeed
+            }
+            MfaCheck::Accepted => return Ok(checked),
         };
         let outcome = self
             .lockouts
@@ -362,7 +385,7 @@ impl MfaAuth {
                     .with_metadata("until", lock.until),
             )?;
         }
-        checked
+        Ok(checked)
     }
 
     async fn replace_recovery_codes(&self, user: UserId) -> Result<Vec<SecretString>, MfaError> {

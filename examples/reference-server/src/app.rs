@@ -1,0 +1,161 @@
+//! Building the application: stores, services, the session layer and the router.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use soc2_audit::{AuditError, AuditLog, AuditLogConfig, AuditSink, AuditStore};
+use soc2_auth::password::PasswordChecker;
+use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher};
+use soc2_core::{Clock, KeyRing, SecretString};
+use soc2_session::SessionManager;
+use soc2_tower::{AllowedOrigins, SessionCookie, SessionLayer, TrustedProxies};
+use tokio::net::TcpListener;
+
+use crate::database::{self, Backend};
+use crate::{Config, ConfigError, StartError, bootstrap, keys, routes};
+
+/// What every handler shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    pub(crate) auth: PasswordAuth,
+    pub(crate) sessions: SessionManager,
+    pub(crate) credentials: Arc<dyn CredentialStore>,
+    pub(crate) audit_store: Arc<dyn AuditStore>,
+    pub(crate) audit: AuditLog,
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) cookie: SessionCookie,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) allow_registration: bool,
+}
+
+/// The running application: its router and the audit log to flush at shutdown.
+#[derive(Debug)]
+pub struct App {
+    router: Router,
+    audit: AuditLog,
+    generated_admin_password: Option<SecretString>,
+}
+
+impl App {
+    /// Opens the database of `config` (migrating it), loads or generates the audit keys,
+    /// creates the first administrator on an empty database, and builds the router. Every
+    /// time-dependent control reads `clock`.
+    ///
+    /// # Errors
+    /// [`StartError`] naming what is missing or refused.
+    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let url = config.database_url();
+        let sqlite_file = match Backend::of(url)? {
+            Backend::Sqlite(file) => file,
+            Backend::Postgres => None,
+        };
+        let keys = Arc::new(keys::audit_keys(&config.audit, sqlite_file.as_deref())?);
+        let stores = database::open(url, &keys).await?;
+        let audit = AuditLog::start(
+            Arc::clone(&stores.audit) as Arc<dyn AuditSink>,
+            AuditLogConfig::default(),
+        );
+        let sessions = SessionManager::new(
+            stores.sessions,
+            config.session.clone(),
+            Arc::clone(&clock),
+            audit.clone(),
+        );
+        let auth = PasswordAuth::new(
+            Arc::clone(&stores.credentials),
+            stores.lockouts,
+            PasswordHasher::new(HashParams::default())?,
+            audit.clone(),
+            Arc::clone(&clock),
+        )
+        .with_checker(PasswordChecker::new(config.password.clone()))
+        .with_lockout_policy(config.lockout.clone())
+        .with_app_name("soc2-rs reference server");
+        let generated_admin_password = bootstrap::ensure_admin(
+            &auth,
+            stores.audit.as_ref(),
+            config.server.bootstrap_admin_password.as_ref(),
+        )
+        .await?;
+        let layer = session_layer(config, &sessions, &clock)?;
+        let state = AppState {
+            auth,
+            sessions,
+            credentials: stores.credentials,
+            audit_store: stores.audit,
+            audit: audit.clone(),
+            keys,
+            cookie: layer.cookie().clone(),
+            clock,
+            allow_registration: config.server.allow_registration,
+        };
+        Ok(Self {
+            router: routes::router(state).layer(layer),
+            audit,
+            generated_admin_password,
+        })
+    }
+
+    /// The router (serve it with `ConnectInfo<SocketAddr>`, as [`serve`] does).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The administrator password generated on an empty database (print it once), if any.
+    #[must_use]
+    pub fn generated_admin_password(&self) -> Option<&SecretString> {
+        self.generated_admin_password.as_ref()
+    }
+
+    /// Stops accepting audit events and writes every buffered one.
+    ///
+    /// # Errors
+    /// [`AuditError`] when the store refuses the last events.
+    pub async fn shutdown(&self) -> Result<(), AuditError> {
+        self.audit.shutdown().await
+    }
+}
+
+fn session_layer(
+    config: &Config,
+    sessions: &SessionManager,
+    clock: &Arc<dyn Clock>,
+) -> Result<SessionLayer, ConfigError> {
+    let server = &config.server;
+    let mut cookie = SessionCookie::new();
+    if server.insecure_dev_cookies {
+        cookie = cookie.dangerous_insecure_for_plain_http_localhost();
+        tracing::warn!("insecure_dev_cookies: session cookies without Secure; localhost only");
+    }
+    let origins = if server.allowed_origins.is_empty() {
+        let scheme = if cookie.is_secure() { "https" } else { "http" };
+        AllowedOrigins::new([format!("{scheme}://{}", server.listen)])?
+    } else {
+        AllowedOrigins::new(&server.allowed_origins)?
+    };
+    Ok(SessionLayer::new(sessions.clone(), Arc::clone(clock))
+        .with_cookie(cookie)
+        .with_allowed_origins(origins)
+        .with_trusted_proxies(TrustedProxies::parse(&server.trusted_proxies)?))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then flushes the audit log.
+///
+/// # Errors
+/// I/O errors of the listener; an audit flush failure is reported as an I/O error too, since
+/// events would be lost.
+pub async fn serve(
+    listener: TcpListener,
+    app: &App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = app
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    app.shutdown().await.map_err(std::io::Error::other)
+}

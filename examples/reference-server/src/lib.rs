@@ -1,0 +1,18 @@
+//! The soc2-rs reference server: an axum JSON API that uses every soc2-rs crate, and the
+//! project's end-to-end test bed.
+//!
+//! [`App::build`] opens the database, loads the keys, creates the first administrator and
+//! returns the router; `main.rs` only parses arguments, binds and waits for a signal. Tests
+//! build the same [`App`] with a `ManualClock`.
+
+mod app;
+mod bootstrap;
+mod config;
+mod database;
+mod error;
+mod keys;
+mod routes;
+
+pub use app::{App, serve};
+pub use config::{AuditConfig, Config, DEFAULT_DATABASE_URL, ServerConfig};
+pub use error::{ConfigError, StartError};

@@ -1,0 +1,60 @@
+//! `reference-server`: the soc2-rs reference server.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Parser;
+use reference_server::{App, Config, serve};
+use soc2_core::SystemClock;
+use tokio::net::TcpListener;
+
+/// The soc2-rs reference server.
+#[derive(Debug, Parser)]
+#[command(name = "reference-server", version, about)]
+struct Args {
+    /// A TOML file with [server], [password], [lockout], [session] and [audit] sections.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().init();
+    let args = Args::parse();
+    let config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    }
+    .with_env();
+    let app = App::build(&config, Arc::new(SystemClock)).await?;
+    if let Some(password) = app.generated_admin_password() {
+        println!(
+            "created user `admin` with password {} (shown once; it must be changed at the first login)",
+            password.expose_secret()
+        );
+    }
+    let listener = TcpListener::bind(config.server.listen).await?;
+    tracing::info!(address = %listener.local_addr()?, database = %config.database_url(), "listening");
+    serve(listener, &app, shutdown_signal()).await?;
+    tracing::info!("stopped; audit log flushed");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

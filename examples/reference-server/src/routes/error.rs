@@ -1,0 +1,121 @@
+//! Error answers: `{"error": code, ...}` with the matching status.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use soc2_auth::AuthError;
+use soc2_auth::password::Violation;
+use soc2_session::SessionError;
+
+/// Why a request failed, as the caller sees it.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    /// 400 `invalid_request`: the body or a parameter is malformed.
+    InvalidRequest(String),
+    /// 401 `invalid_credentials`: wrong, unknown, disabled or locked, indistinguishably.
+    InvalidCredentials,
+    /// 403 `invalid_current_password`: the current password given for a change is wrong.
+    WrongCurrentPassword,
+    /// 403 `forbidden`.
+    Forbidden,
+    /// 404 `not_found`.
+    NotFound,
+    /// 409 `username_taken`.
+    UsernameTaken,
+    /// 409 `conflict`: a concurrent change won.
+    Conflict,
+    /// 422 `invalid_username`.
+    InvalidUsername,
+    /// 422 `password_policy` with every violation.
+    PasswordPolicy(Vec<Violation>),
+    /// 429 `too_many_requests` with `Retry-After`.
+    TryLater(Duration),
+    /// 503 `unavailable`: a store or the audit log failed; nothing took effect.
+    Unavailable,
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::InvalidUsername(_) => Self::InvalidUsername,
+            AuthError::UsernameTaken => Self::UsernameTaken,
+            AuthError::WrongCurrentPassword => Self::WrongCurrentPassword,
+            AuthError::Rejected(rejected) => Self::PasswordPolicy(rejected.violations().to_vec()),
+            AuthError::Conflict => Self::Conflict,
+            AuthError::UnknownUser => Self::NotFound,
+            other => unavailable(&other),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::Invalid | SessionError::Expired(_) => Self::InvalidCredentials,
+            SessionError::LimitReached { .. } => Self::Conflict,
+            other => unavailable(&other),
+        }
+    }
+}
+
+/// Logs the cause (never shown to the caller) and answers 503.
+pub(crate) fn unavailable(error: &dyn std::error::Error) -> ApiError {
+    tracing::error!(%error, "request failed");
+    ApiError::Unavailable
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::InvalidRequest(detail) => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "invalid_request", "detail": detail}),
+            ),
+            Self::InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "invalid_credentials"}),
+            ),
+            Self::WrongCurrentPassword => (
+                StatusCode::FORBIDDEN,
+                json!({"error": "invalid_current_password"}),
+            ),
+            Self::Forbidden => (StatusCode::FORBIDDEN, json!({"error": "forbidden"})),
+            Self::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not_found"})),
+            Self::UsernameTaken => (StatusCode::CONFLICT, json!({"error": "username_taken"})),
+            Self::Conflict => (StatusCode::CONFLICT, json!({"error": "conflict"})),
+            Self::InvalidUsername => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": "invalid_username"}),
+            ),
+            Self::PasswordPolicy(violations) => {
+                let violations: Vec<_> = violations
+                    .iter()
+                    .map(|v| json!({"code": v.code().as_str(), "message": v.message()}))
+                    .collect();
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"error": "password_policy", "violations": violations}),
+                )
+            }
+            Self::TryLater(retry_after) => {
+                let seconds = retry_after.as_secs().max(1);
+                let body = json!({"error": "too_many_requests", "retry_after": seconds});
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(RETRY_AFTER, seconds.to_string())],
+                    Json(body),
+                )
+                    .into_response();
+            }
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "unavailable"}),
+            ),
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,311 @@
+//! A reference server in process on an ephemeral port, and a small HTTP client for it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    dead_code,
+    unreachable_pub
+)]
+
+pub mod flows;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{HeaderMap, Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use reference_server::{App, Config};
+use serde_json::{Value, json};
+use soc2_core::ManualClock;
+use time::macros::datetime;
+
+/// The origin the tests' "browser" pages come from.
+pub const ORIGIN: &str = "http://app.test";
+/// The bootstrap administrator's password in [`settings`].
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple 19";
+/// A password the Soc2Strict policy accepts.
+pub const STRONG: &str = "plinth quasar tundra 42 marmot";
+
+/// A running server.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub clock: Arc<ManualClock>,
+    pub app: Arc<App>,
+    http: Client<HttpConnector, Full<Bytes>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The test configuration: short timeouts, a lockout threshold of 3, origins for CSRF.
+pub fn settings(database_url: &str, extra_server: &str, lockout: &str) -> String {
+    format!(
+        r#"
+[server]
+database_url = "{database_url}"
+allowed_origins = ["{ORIGIN}"]
+{extra_server}
+
+[password]
+min_age = "none"
+
+[lockout]
+threshold = 3
+{lockout}
+
+[session]
+idle_timeout = "5m"
+absolute_timeout = "1h"
+touch_interval = "1m"
+"#
+    )
+}
+
+impl TestServer {
+    /// A server on a fresh SQLite file with the bootstrap administrator's password set.
+    pub async fn sqlite() -> Self {
+        Self::sqlite_with(
+            &format!(r#"bootstrap_admin_password = "{ADMIN_PASSWORD}""#),
+            "",
+        )
+        .await
+    }
+
+    /// A server on a fresh SQLite file with extra `[server]` and `[lockout]` lines.
+    pub async fn sqlite_with(server: &str, lockout: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("reference.db").display());
+        let mut started = Self::start(&settings(&url, server, lockout)).await;
+        started._dir = Some(dir);
+        started
+    }
+
+    /// A server with `config_text`.
+    pub async fn start(config_text: &str) -> Self {
+        let config = Config::from_toml(config_text).unwrap();
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 09:00 UTC)));
+        let app = Arc::new(App::build(&config, clock.clone()).await.unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = app.router();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        Self {
+            addr,
+            clock,
+            app,
+            http: Client::builder(TokioExecutor::new()).build_http(),
+            _dir: None,
+        }
+    }
+
+    /// Sends a request; `body` as JSON, `headers` as given.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let bytes = match body {
+            Some(body) => {
+                request = request.header("content-type", "application/json");
+                Bytes::from(body.to_string())
+            }
+            None => Bytes::new(),
+        };
+        let response = self
+            .http
+            .request(request.body(Full::new(bytes)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `GET` as `session` (or anonymously).
+    pub async fn get(&self, path: &str, session: Option<&Browser>) -> Reply {
+        let headers = session.map(Browser::cookie_only).unwrap_or_default();
+        self.send(Method::GET, path, None, &as_refs(&headers)).await
+    }
+
+    /// An unsafe request as `session` with cookie, origin and CSRF token.
+    pub async fn unsafe_request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        session: &Browser,
+    ) -> Reply {
+        self.send(method, path, body, &as_refs(&session.full_headers()))
+            .await
+    }
+
+    /// Registers `username` with `password`.
+    pub async fn register(&self, username: &str, password: &str) -> Reply {
+        let body = json!({"username": username, "password": password});
+        self.send(
+            Method::POST,
+            "/api/auth/register",
+            Some(body),
+            &[("origin", ORIGIN)],
+        )
+        .await
+    }
+
+    /// Logs in; the raw reply.
+    pub async fn login_reply(&self, username: &str, password: &str) -> Reply {
+        let body = json!({"username": username, "password": password});
+        self.send(
+            Method::POST,
+            "/api/auth/login",
+            Some(body),
+            &[("origin", ORIGIN)],
+        )
+        .await
+    }
+
+    /// Logs in and expects a session.
+    pub async fn login(&self, username: &str, password: &str) -> Browser {
+        let reply = self.login_reply(username, password).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        let body = reply.json();
+        assert_eq!(body["status"], "authenticated");
+        let set_cookie = reply.header("set-cookie").unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        Browser {
+            cookie,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Every audit action recorded so far, in order (through the admin export).
+    pub async fn audit_actions(&self) -> Vec<String> {
+        let admin = self.login("admin", ADMIN_PASSWORD).await;
+        let reply = self
+            .get("/api/admin/audit?format=jsonl", Some(&admin))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        reply
+            .text()
+            .lines()
+            .map(|line| {
+                let event: Value = serde_json::from_str(line).unwrap();
+                event["event"]["action"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+}
+
+/// A logged-in browser: its cookie and CSRF token.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    /// The session token inside the cookie.
+    pub fn token(&self) -> &str {
+        self.cookie.split_once('=').unwrap().1
+    }
+
+    fn cookie_only(&self) -> Vec<(&'static str, String)> {
+        vec![("cookie", self.cookie.clone())]
+    }
+
+    fn full_headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("cookie", self.cookie.clone()),
+            ("origin", ORIGIN.to_owned()),
+            ("x-csrf-token", self.csrf.clone()),
+        ]
+    }
+}
+
+fn as_refs<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    headers
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect()
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.text()))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+impl TestServer {
+    /// A server on a fresh PostgreSQL schema, or `None` when no test server is configured.
+    pub async fn postgres(test: &str) -> Option<(Self, soc2_testkit::postgres::TestSchema)> {
+        let schema = soc2_testkit::postgres::TestSchema::create(test).await?;
+        let separator = if schema.url().contains('?') { '&' } else { '?' };
+        let url = format!(
+            "{}{separator}options[search_path]={}",
+            schema.url(),
+            schema.name()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("audit.keys");
+        std::fs::write(&keys, test_audit_keys()).unwrap();
+        let text = settings(
+            &url,
+            &format!(r#"bootstrap_admin_password = "{ADMIN_PASSWORD}""#),
+            "",
+        ) + &format!("\n[audit]\nkeys_file = \"{}\"\n", keys.display());
+        let mut started = Self::start(&text).await;
+        started._dir = Some(dir);
+        Some((started, schema))
+    }
+}
+
+fn test_audit_keys() -> String {
+    format!(
+        "pg-test={}",
+        soc2_core::KeyRing::encode_key(&[7; soc2_core::KEY_LEN])
+    )
+}

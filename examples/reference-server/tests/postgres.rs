@@ -1,0 +1,22 @@
+//! The end-to-end flows on PostgreSQL, when `SOC2_TEST_POSTGRES_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{TestServer, flows};
+
+#[tokio::test]
+async fn every_flow_on_postgres() {
+    let Some((server, schema)) = TestServer::postgres("reference_server_flows").await else {
+        return;
+    };
+    flows::registration_and_login(&server).await;
+    flows::csrf_and_logout(&server).await;
+    flows::lockout(&server).await;
+    flows::password_change(&server).await;
+    flows::sessions_by_id(&server).await;
+    flows::audit_export_and_verify(&server).await;
+    flows::idle_timeout(&server).await;
+    schema.drop_schema().await;
+}

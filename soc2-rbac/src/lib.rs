@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+
+mod authorizer;
+mod entity;
+mod error;
+mod hierarchy;
+mod load;
+mod location;
+mod memory;
+mod policy_store;
+mod role;
+mod roles;
+mod slice;
+mod snapshot;
+mod sod;
+mod store;
+
+pub use authorizer::{Authorizer, AuthzError, Decision, EvaluationError};
+pub use entity::{AttrValue, EntityProvider, ResourceEntity, ResourceRef};
+pub use error::{PolicyError, Problem, ProblemKind};
+pub use load::{MAX_FILE_BYTES, MAX_FILES, MAX_POLICIES, SOD_FILE};
+pub use location::Location;
+pub use memory::MemoryRoleStore;
+pub use policy_store::{PolicyStore, ReloadError, ReloadReport};
+pub use role::{InvalidRoleName, MAX_ROLE_NAME_BYTES, RoleName};
+pub use roles::{RoleError, RoleManager, SodViolation};
+pub use slice::MAX_ATTR_DEPTH;
+pub use snapshot::{ACTION_TYPE, PolicySnapshot, PolicyVersion, ROLE_TYPE, USER_TYPE};
+pub use sod::{DEFAULT_CARDINALITY, SodConflict, SodRule, SodRules};
+pub use store::{Assignment, RoleNode, RoleStore, UserRoles};
