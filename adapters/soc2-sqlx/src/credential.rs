@@ -24,19 +24,7 @@ macro_rules! sql_credential_store {
         };
         use $crate::error::store_error;
 
-        $(#[$doc])*
-        #[derive(Debug, Clone)]
-        pub struct $store {
-            pool: $pool,
-        }
-
-        impl $store {
-            /// A store on `pool` (migrated with `migrate`).
-            #[must_use]
-            pub fn new(pool: $pool) -> Self {
-                Self { pool }
-            }
-        }
+        pool_store!($(#[$doc])* $store, $pool);
 
         #[async_trait]
         impl CredentialStore for $store {

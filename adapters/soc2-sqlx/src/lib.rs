@@ -1,5 +1,25 @@
 #![doc = include_str!("../README.md")]
 
+/// Defines a store type that holds only a pool, with its `new` (declared before the modules
+/// so the store macros expanded in `sqlite` and `postgres` see it).
+macro_rules! pool_store {
+    ($(#[$doc:meta])* $store:ident, $pool:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $store {
+            pool: $pool,
+        }
+
+        impl $store {
+            /// A store on `pool` (migrated with `migrate`).
+            #[must_use]
+            pub fn new(pool: $pool) -> Self {
+                Self { pool }
+            }
+        }
+    };
+}
+
 mod audit;
 mod credential;
 mod credential_rows;

@@ -26,19 +26,7 @@ macro_rules! sql_lockout_store {
         use $crate::error::store_error;
         use $crate::lockout_rows::{AccountRow, IpRow, account_columns, ip_columns};
 
-        $(#[$doc])*
-        #[derive(Debug, Clone)]
-        pub struct $store {
-            pool: $pool,
-        }
-
-        impl $store {
-            /// A store on `pool` (migrated with `migrate`).
-            #[must_use]
-            pub fn new(pool: $pool) -> Self {
-                Self { pool }
-            }
-        }
+        pool_store!($(#[$doc])* $store, $pool);
 
         #[async_trait]
         impl LockoutStore for $store {

@@ -17,19 +17,7 @@ macro_rules! sql_mfa_store {
         use $crate::error::store_error;
         use $crate::mfa_rows::{TotpRow, db_step, totp_columns};
 
-        $(#[$doc])*
-        #[derive(Debug, Clone)]
-        pub struct $store {
-            pool: $pool,
-        }
-
-        impl $store {
-            /// A store on `pool` (migrated with `migrate`).
-            #[must_use]
-            pub fn new(pool: $pool) -> Self {
-                Self { pool }
-            }
-        }
+        pool_store!($(#[$doc])* $store, $pool);
 
         #[async_trait]
         impl MfaStore for $store {

@@ -18,19 +18,7 @@ macro_rules! sql_session_store {
         use $crate::rows::convert;
         use $crate::session_rows::{SessionRow, SessionValues, session_columns};
 
-        $(#[$doc])*
-        #[derive(Debug, Clone)]
-        pub struct $store {
-            pool: $pool,
-        }
-
-        impl $store {
-            /// A store on `pool` (migrated with `migrate`).
-            #[must_use]
-            pub fn new(pool: $pool) -> Self {
-                Self { pool }
-            }
-        }
+        pool_store!($(#[$doc])* $store, $pool);
 
         async fn insert_into<'c, E>(executor: E, session: &SessionRecord) -> Result<(), StoreError>
         where
