@@ -9,13 +9,13 @@ macro_rules! sql_mfa_store {
     ($(#[$doc:meta])* $store:ident, $pool:ty) => {
         mod mfa_store {
         use async_trait::async_trait;
-        use soc2_auth::mfa::{MfaStore, RecoveryDigest, TotpRecord, sealed_prefix};
+        use soc2_auth::mfa::{Ceremony, MfaStore, RecoveryDigest, TotpRecord, sealed_prefix};
         use soc2_core::{KeyId, StoreError, UserId, unix_micros};
         use time::OffsetDateTime;
 
         use super::begin_write;
         use $crate::error::store_error;
-        use $crate::mfa_rows::{TotpRow, db_step, totp_columns};
+        use $crate::mfa_rows::{CeremonyRow, TotpRow, db_step, totp_columns};
 
         pool_store!($(#[$doc])* $store, $pool);
 
@@ -126,6 +126,50 @@ macro_rules! sql_mfa_store {
                     .await
                     .map_err(store_error)?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), StoreError> {
+                sqlx::query(concat!(
+                    "INSERT INTO soc2_ceremonies (digest, kind, user_id, payload, expires_at_us)",
+                    " VALUES ($1, $2, $3, $4, $5)"
+                ))
+                .bind(ceremony.digest.as_slice())
+                .bind(ceremony.kind.as_str())
+                .bind(ceremony.user_id.to_string())
+                .bind(ceremony.payload.as_str())
+                .bind(unix_micros(ceremony.expires_at))
+                .execute(&self.pool)
+                .await
+                .map_err(store_error)?;
+                Ok(())
+            }
+
+            async fn take_ceremony(
+                &self,
+                digest: &[u8; 32],
+                kind: &str,
+                now: OffsetDateTime,
+            ) -> Result<Option<Ceremony>, StoreError> {
+                let row: Option<CeremonyRow> = sqlx::query_as(concat!(
+                    "DELETE FROM soc2_ceremonies WHERE digest = $1 AND kind = $2",
+                    " RETURNING kind, user_id, payload, expires_at_us"
+                ))
+                .bind(digest.as_slice())
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+                let ceremony = row.map(|row| row.into_ceremony(*digest)).transpose()?;
+                Ok(ceremony.filter(|ceremony| ceremony.expires_at > now))
+            }
+
+            async fn purge_ceremonies(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+                let done = sqlx::query("DELETE FROM soc2_ceremonies WHERE expires_at_us <= $1")
+                    .bind(unix_micros(now))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                Ok(done.rows_affected())
             }
 
             async fn replace_recovery_codes(

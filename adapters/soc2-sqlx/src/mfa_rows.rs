@@ -51,3 +51,34 @@ impl TryFrom<TotpRow> for TotpRecord {
 pub(crate) fn db_step(step: u64) -> Result<i64, StoreError> {
     i64::try_from(step).map_err(|_| StoreError::Corrupt(format!("time step {step} out of range")))
 }
+
+/// A [`Ceremony`](soc2_auth::mfa::Ceremony) as stored, without its digest.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CeremonyRow {
+    pub(crate) kind: String,
+    pub(crate) user_id: String,
+    pub(crate) payload: String,
+    pub(crate) expires_at_us: i64,
+}
+
+impl CeremonyRow {
+    /// The ceremony with `digest`.
+    pub(crate) fn into_ceremony(
+        self,
+        digest: [u8; 32],
+    ) -> Result<soc2_auth::mfa::Ceremony, StoreError> {
+        let user_id: UserId = self
+            .user_id
+            .parse()
+            .map_err(|_| corrupt(CEREMONY_ROW, "user_id"))?;
+        Ok(soc2_auth::mfa::Ceremony::new(
+            digest,
+            &self.kind,
+            user_id,
+            self.payload,
+            instant(self.expires_at_us, CEREMONY_ROW)?,
+        ))
+    }
+}
+
+const CEREMONY_ROW: &str = "ceremony";

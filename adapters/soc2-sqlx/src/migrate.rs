@@ -50,6 +50,11 @@ macro_rules! embedded_migrations {
                 name: "mfa",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0006_mfa.sql")),
             },
+            Migration {
+                version: 7,
+                name: "ceremonies",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0007_ceremonies.sql")),
+            },
         ];
     };
 }

@@ -27,7 +27,8 @@ macro_rules! migrates_once {
                 (3, "denied_tokens".to_owned()),
                 (4, "credentials".to_owned()),
                 (5, "lockout".to_owned()),
-                (6, "mfa".to_owned())
+                (6, "mfa".to_owned()),
+                (7, "ceremonies".to_owned())
             ]
         );
     }};

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use soc2_core::{KeyId, StoreError, UserId};
 use time::OffsetDateTime;
 
-use super::{MfaStore, RecoveryDigest, TotpRecord, sealed_prefix};
+use super::{Ceremony, MfaStore, RecoveryDigest, TotpRecord, sealed_prefix};
 
 /// An [`MfaStore`] in process memory.
 #[derive(Debug, Default)]
@@ -18,6 +18,7 @@ pub struct MemoryMfaStore {
 struct State {
     totp: HashMap<UserId, TotpRecord>,
     recovery: HashMap<UserId, Vec<RecoveryDigest>>,
+    ceremonies: HashMap<[u8; 32], Ceremony>,
 }
 
 impl MemoryMfaStore {
@@ -108,6 +109,40 @@ impl MfaStore for MemoryMfaStore {
 
     async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError> {
         Ok(self.state().totp.remove(&user).is_some())
+    }
+
+    async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.ceremonies.contains_key(&ceremony.digest) {
+            return Err(StoreError::Conflict("ceremony digest exists".into()));
+        }
+        state.ceremonies.insert(ceremony.digest, ceremony.clone());
+        Ok(())
+    }
+
+    async fn take_ceremony(
+        &self,
+        digest: &[u8; 32],
+        kind: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Ceremony>, StoreError> {
+        let mut state = self.state();
+        if !state.ceremonies.get(digest).is_some_and(|c| c.kind == kind) {
+            return Ok(None);
+        }
+        Ok(state
+            .ceremonies
+            .remove(digest)
+            .filter(|ceremony| ceremony.expires_at > now))
+    }
+
+    async fn purge_ceremonies(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.ceremonies.len();
+        state
+            .ceremonies
+            .retain(|_, ceremony| ceremony.expires_at > now);
+        Ok(u64::try_from(before - state.ceremonies.len()).unwrap_or(u64::MAX))
     }
 
     async fn replace_recovery_codes(

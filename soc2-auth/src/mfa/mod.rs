@@ -11,7 +11,7 @@ mod totp;
 pub use memory::MemoryMfaStore;
 pub use recovery::{RECOVERY_CODES, RecoveryDigest};
 pub use service::{MfaAuth, MfaCheck, MfaRefusal};
-pub use store::{MfaStore, TotpRecord};
+pub use store::{Ceremony, MfaStore, TotpRecord};
 pub use totp::{CodeFormatError, TOTP_SECRET_BYTES, TotpAlgorithm, TotpEnrollment, TotpSettings};
 
 use soc2_audit::AuditError;

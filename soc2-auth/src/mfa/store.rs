@@ -35,6 +35,43 @@ impl TotpRecord {
     }
 }
 
+/// Short-lived, single-use state of a multi-step ceremony (an MFA login challenge, later
+/// WebAuthn ceremonies and reset tokens), found by the SHA-256 of its opaque token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Ceremony {
+    /// SHA-256 of the token handed to the client (the token itself is never stored).
+    pub digest: [u8; 32],
+    /// What kind of ceremony, e.g. `mfa_login`.
+    pub kind: String,
+    /// The user it is bound to.
+    pub user_id: UserId,
+    /// Kind-specific state (JSON), never a secret in the clear.
+    pub payload: String,
+    /// When it stops being usable.
+    pub expires_at: OffsetDateTime,
+}
+
+impl Ceremony {
+    /// A ceremony record.
+    #[must_use]
+    pub fn new(
+        digest: [u8; 32],
+        kind: &str,
+        user_id: UserId,
+        payload: String,
+        expires_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            digest,
+            kind: kind.to_owned(),
+            user_id,
+            payload,
+            expires_at,
+        }
+    }
+}
+
 /// Where second factors live. Every method is one atomic store operation.
 ///
 /// Sealed values are opaque to stores except for their `v1.<key id>.` prefix.
@@ -76,6 +113,25 @@ pub trait MfaStore: std::fmt::Debug + Send + Sync + 'static {
 
     /// Deletes the TOTP factor. Returns whether one existed.
     async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError>;
+
+    /// Stores a ceremony.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when its digest exists (a token collision: never in practice).
+    async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), StoreError>;
+
+    /// Removes and returns the ceremony of `kind` with `digest` if it has not expired at
+    /// `now`: single use, so of racing takes exactly one gets it. An expired one is removed
+    /// and `None` returned; one of another kind is left alone.
+    async fn take_ceremony(
+        &self,
+        digest: &[u8; 32],
+        kind: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Ceremony>, StoreError>;
+
+    /// Deletes ceremonies expired by `now`; returns how many.
+    async fn purge_ceremonies(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
     /// Replaces the user's recovery codes (the old set stops working).
     async fn replace_recovery_codes(

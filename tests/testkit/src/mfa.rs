@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use soc2_auth::mfa::{MfaStore, RecoveryDigest, TotpRecord};
+use soc2_auth::mfa::{Ceremony, MfaStore, RecoveryDigest, TotpRecord};
 use soc2_core::{KeyId, StoreError, UserId};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -236,6 +236,102 @@ pub async fn removing_a_factor_leaves_others(backend: &impl MfaBackend) {
     assert!(store.totp(bob).await.unwrap().is_some());
 }
 
+pub async fn ceremonies_are_single_use_and_expire(backend: &impl MfaBackend) {
+    let stores = [backend.open().await, backend.open().await];
+    let user = UserId::new_v7();
+    let ceremony = |byte: u8, minutes: i64| {
+        Ceremony::new(
+            [byte; 32],
+            "mfa_login",
+            user,
+            r#"{"methods":["totp"]}"#.into(),
+            T0 + time::Duration::minutes(minutes),
+        )
+    };
+    stores[0].put_ceremony(&ceremony(1, 5)).await.unwrap();
+    assert!(matches!(
+        stores[0].put_ceremony(&ceremony(1, 5)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        stores[1]
+            .take_ceremony(&[1; 32], "webauthn", T0)
+            .await
+            .unwrap(),
+        None,
+        "other kind"
+    );
+    assert_eq!(
+        stores[1]
+            .take_ceremony(&[1; 32], "mfa_login", T0)
+            .await
+            .unwrap(),
+        Some(ceremony(1, 5))
+    );
+    assert_eq!(
+        stores[0]
+            .take_ceremony(&[1; 32], "mfa_login", T0)
+            .await
+            .unwrap(),
+        None,
+        "used"
+    );
+
+    stores[0].put_ceremony(&ceremony(2, 5)).await.unwrap();
+    let at_expiry = T0 + time::Duration::minutes(5);
+    assert_eq!(
+        stores[0]
+            .take_ceremony(&[2; 32], "mfa_login", at_expiry)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        stores[0]
+            .take_ceremony(&[2; 32], "mfa_login", T0)
+            .await
+            .unwrap(),
+        None,
+        "gone"
+    );
+
+    stores[0].put_ceremony(&ceremony(3, 1)).await.unwrap();
+    stores[0].put_ceremony(&ceremony(4, 10)).await.unwrap();
+    assert_eq!(
+        stores[0]
+            .purge_ceremonies(T0 + time::Duration::minutes(2))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        stores[0]
+            .take_ceremony(&[4; 32], "mfa_login", T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    stores[0].put_ceremony(&ceremony(5, 5)).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = Arc::clone(&stores[i % 2]);
+            tokio::spawn(async move {
+                store
+                    .take_ceremony(&[5; 32], "mfa_login", T0)
+                    .await
+                    .unwrap()
+                    .is_some()
+            })
+        })
+        .collect();
+    let mut taken = 0;
+    for task in tasks {
+        taken += usize::from(task.await.unwrap());
+    }
+    assert_eq!(taken, 1);
+}
+
 /// Expands to one `#[tokio::test]` per `MfaStore` case for a backend expression yielding
 /// `Option<impl MfaBackend>`.
 #[macro_export]
@@ -248,6 +344,7 @@ macro_rules! mfa_store_conformance {
             recovery_codes_are_replaced_and_consumed_once,
             reseal_queries_match_key_prefixes_exactly,
             removing_a_factor_leaves_others,
+            ceremonies_are_single_use_and_expire,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {
