@@ -3,6 +3,7 @@
 mod credential;
 mod hash;
 mod lockout;
+pub mod login;
 pub mod mfa;
 pub mod password;
 mod seal;

@@ -127,7 +127,7 @@ impl MfaStore for MemoryMfaStore {
         now: OffsetDateTime,
     ) -> Result<Option<Ceremony>, StoreError> {
         let mut state = self.state();
-        if !state.ceremonies.get(digest).is_some_and(|c| c.kind == kind) {
+        if state.ceremonies.get(digest).is_none_or(|c| c.kind != kind) {
             return Ok(None);
         }
         Ok(state

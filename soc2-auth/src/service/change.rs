@@ -85,6 +85,19 @@ impl PasswordAuth {
     ) -> Result<(), AuthError> {
         let record = self.credential(user_id).await?;
         self.check_current(&record, current, context).await?;
+        self.change_verified(record, new, profile, context).await
+    }
+
+    /// The part of a password change after the current password was proven (here, or at the
+    /// login that is being completed): age, policy and history rules, then the swap.
+    pub(crate) async fn change_verified(
+        &self,
+        record: CredentialRecord,
+        new: &str,
+        profile: &UserContext<'_>,
+        context: &RequestContext,
+    ) -> Result<(), AuthError> {
+        let user_id = record.user_id;
         let profile = self.profile(profile, &record.username);
         let password = self
             .accept_new_password(new, &profile, Some(user_id), context)
