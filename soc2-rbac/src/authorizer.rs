@@ -173,10 +173,11 @@ impl Authorizer {
         resource: &ResourceRef,
         context: serde_json::Value,
     ) -> Result<Decision, AuthzError> {
-        let action_uid = snapshot
+        let action_entry = snapshot
             .actions
             .get(action)
             .ok_or_else(|| AuthzError::UnknownAction(action.to_owned()))?;
+        let action_uid = &action_entry.uid;
         let resource_uid = slice::resource_uid(snapshot, resource)?;
         let principal_uid = slice::user_uid(snapshot, principal);
         let principal_roles = self.roles.user_roles(principal).await?;
@@ -198,6 +199,7 @@ impl Authorizer {
             snapshot,
             (&principal_uid, &principal_roles),
             (&resource_uid, resource_data),
+            action_entry,
         )?;
         let context = match context {
             serde_json::Value::Null => Context::empty(),

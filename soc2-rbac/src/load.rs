@@ -14,7 +14,7 @@ use miette::Diagnostic;
 use ring::digest;
 
 use crate::role::is_identifier;
-use crate::snapshot::{ACTION_TYPE, ROLE_TYPE, USER_TYPE};
+use crate::snapshot::{ACTION_TYPE, ActionEntry, ROLE_TYPE, USER_TYPE};
 use crate::{Location, PolicyError, PolicySnapshot, PolicyVersion, Problem, ProblemKind, SodRules};
 
 /// Largest file read, in bytes. Policy files are hand-written text; the bound keeps a stray
@@ -83,10 +83,22 @@ impl PolicySnapshot {
         }
         let mut policy_ids: Vec<String> = origins.into_keys().collect();
         policy_ids.sort_unstable();
-        let actions = schema
-            .actions()
-            .filter(|uid| uid.type_name().to_string() == ACTION_TYPE)
-            .map(|uid| (uid.id().unescaped().to_owned(), uid.clone()))
+        let actions = match action_entries(&schema) {
+            Ok(actions) => actions,
+            Err(message) => {
+                let path = sources.iter().find(|s| s.name.ends_with(".cedarschema"));
+                let path = path.map_or(dir, |s| s.path.as_path());
+                return Err(PolicyError::new(vec![Problem::new(
+                    path,
+                    None,
+                    ProblemKind::Schema,
+                    message,
+                )]));
+            }
+        };
+        let entity_types = schema
+            .entity_types()
+            .map(|ty| (ty.to_string(), ty.clone()))
             .collect();
         Ok(Self {
             version,
@@ -97,6 +109,7 @@ impl PolicySnapshot {
             policy_ids,
             user_type,
             role_type,
+            entity_types,
         })
     }
 }
@@ -244,6 +257,35 @@ fn check_structure(
             "the schema must declare `entity Role in [Role];` and `entity User in [Role];` (no required attributes): {error}"
         )
     })
+}
+
+/// The schema's actions by name, each with its entity and its groups' entities, built once so
+/// decisions do not regenerate the action entities from the schema.
+fn action_entries(schema: &Schema) -> Result<HashMap<String, ActionEntry>, String> {
+    let entities = schema
+        .action_entities()
+        .map_err(|error| format!("cannot build the action entities: {error}"))?;
+    schema
+        .actions()
+        .filter(|uid| uid.type_name().to_string() == ACTION_TYPE)
+        .filter_map(|uid| {
+            // An external action (no definition) has no entity; no request can use it.
+            let entity = entities.get(uid)?.clone();
+            let groups = entities.ancestors(uid).into_iter().flatten().map(|group| {
+                entities
+                    .get(group)
+                    .cloned()
+                    .ok_or_else(|| format!("action group `{group}` has no entity"))
+            });
+            let entries = std::iter::once(Ok(entity))
+                .chain(groups)
+                .collect::<Result<Vec<_>, String>>();
+            Some(entries.map(|entities| {
+                let entry = ActionEntry::new(uid.clone(), entities);
+                (uid.id().unescaped().to_owned(), entry)
+            }))
+        })
+        .collect()
 }
 
 /// Parses every `*.cedar` file on its own (so error offsets are offsets in that file) and

@@ -7,8 +7,10 @@ use std::str::FromStr;
 use cedar_policy::{Entities, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 use soc2_core::UserId;
 
+use crate::snapshot::ActionEntry;
 use crate::{
-    AttrValue, AuthzError, PolicySnapshot, ResourceEntity, ResourceRef, RoleName, UserRoles,
+    AttrValue, AuthzError, PolicySnapshot, ResourceEntity, ResourceRef, RoleName, RoleNode,
+    UserRoles,
 };
 
 /// Deepest nesting of sets and records in a resource attribute, so a cyclic-looking or
@@ -35,12 +37,17 @@ pub(crate) fn resource_uid(
     snapshot: &PolicySnapshot,
     resource: &ResourceRef,
 ) -> Result<EntityUid, AuthzError> {
-    let kind = EntityTypeName::from_str(resource.kind()).map_err(|_| {
-        AuthzError::InvalidResource(format!(
-            "`{}` is not a Cedar entity type name",
-            resource.kind()
-        ))
-    })?;
+    let kind = match snapshot.entity_types.get(resource.kind()) {
+        Some(kind) => kind.clone(),
+        // Not declared: parsed so the error says whether it is a type name at all (an
+        // undeclared type is refused by the schema checks).
+        None => EntityTypeName::from_str(resource.kind()).map_err(|_| {
+            AuthzError::InvalidResource(format!(
+                "`{}` is not a Cedar entity type name",
+                resource.kind()
+            ))
+        })?,
+    };
     if kind == snapshot.role_type {
         return Err(AuthzError::InvalidResource(
             "roles come from the role store and cannot be resources".into(),
@@ -52,39 +59,83 @@ pub(crate) fn resource_uid(
     ))
 }
 
-/// The entities of one request, validated against the schema.
+/// The entities of one request.
+///
+/// Only the host's resource is validated against the schema: its attributes and ancestors come
+/// from the host. The SDK's own entities (users with their roles as parents, roles with roles
+/// as parents, no attributes) have a shape [`PolicySnapshot::load`] already proved the schema
+/// accepts, and the action entities come from the schema itself; validating them per request
+/// would only repeat that work (and `Entities::from_entities` with a schema also rebuilds every
+/// action entity). The slice is still transitively closed and checked for cycles.
 pub(crate) fn build(
     snapshot: &PolicySnapshot,
     principal: (&EntityUid, &UserRoles),
     resource: (&EntityUid, ResourceData),
+    action: &ActionEntry,
 ) -> Result<Entities, AuthzError> {
     let (principal_uid, principal_roles) = principal;
     let (resource_uid, resource_data) = resource;
-    let mut roles: HashMap<&RoleName, &[RoleName]> = HashMap::new();
-    let mut entities = Vec::with_capacity(principal_roles.closure.len() + 2);
-    entities.push(user_entity(snapshot, principal_uid, principal_roles));
-    for node in &principal_roles.closure {
-        roles.insert(&node.role, &node.parents);
-    }
-    match &resource_data {
-        ResourceData::User(user_roles) => {
-            if resource_uid != principal_uid {
-                entities.push(user_entity(snapshot, resource_uid, user_roles));
-            }
-            for node in &user_roles.closure {
-                roles.insert(&node.role, &node.parents);
-            }
+    let invalid = |error: cedar_policy::entities_errors::EntitiesError| {
+        AuthzError::InvalidEntity(error.to_string())
+    };
+    let user = user_entity(snapshot, principal_uid, principal_roles);
+    match resource_data {
+        ResourceData::Host(entity) => {
+            let resource = validated(snapshot, host_entity(snapshot, resource_uid, &entity)?)?;
+            // Role entities and the action, closed once per role set; then the principal and
+            // the resource, whose closure is repaired over that base.
+            let base = action.roles_slice(&principal_roles.closure, || {
+                Entities::from_entities(
+                    role_entities(snapshot, principal_roles.closure.iter().map(node_pair))
+                        .chain(action.entities.iter().cloned()),
+                    None,
+                )
+                .map_err(invalid)
+            })?;
+            base.add_entities([user, resource], None).map_err(invalid)
         }
-        ResourceData::Host(entity) => entities.push(host_entity(snapshot, resource_uid, entity)?),
+        ResourceData::User(user_roles) => {
+            let mut roles: HashMap<&RoleName, &[RoleName]> = HashMap::new();
+            roles.extend(principal_roles.closure.iter().map(node_pair));
+            roles.extend(user_roles.closure.iter().map(node_pair));
+            let mut entities = vec![user];
+            if resource_uid != principal_uid {
+                entities.push(user_entity(snapshot, resource_uid, &user_roles));
+            }
+            entities.extend(role_entities(snapshot, roles.into_iter()));
+            entities.extend(action.entities.iter().cloned());
+            Entities::from_entities(entities, None).map_err(invalid)
+        }
     }
-    entities.extend(roles.into_iter().map(|(role, parents)| {
+}
+
+fn node_pair(node: &RoleNode) -> (&RoleName, &[RoleName]) {
+    (&node.role, &node.parents)
+}
+
+/// Role entities: no attributes, their parent roles as parents.
+fn role_entities<'a>(
+    snapshot: &'a PolicySnapshot,
+    roles: impl Iterator<Item = (&'a RoleName, &'a [RoleName])> + 'a,
+) -> impl Iterator<Item = Entity> + 'a {
+    roles.map(|(role, parents)| {
         Entity::new_no_attrs(
             role_uid(snapshot, role),
             parents.iter().map(|p| role_uid(snapshot, p)).collect(),
         )
-    }));
-    Entities::from_entities(entities, Some(&snapshot.schema))
-        .map_err(|error| AuthzError::InvalidEntity(error.to_string()))
+    })
+}
+
+/// `entity` checked against the schema (declared type, allowed parent types, attribute names
+/// and types). `add_entities` on an empty set validates exactly the entities given, unlike
+/// `from_entities`, which also regenerates every action entity of the schema.
+fn validated(snapshot: &PolicySnapshot, entity: Entity) -> Result<Entity, AuthzError> {
+    Entities::empty()
+        .add_entities([entity], Some(&snapshot.schema))
+        .map_err(|error| AuthzError::InvalidEntity(error.to_string()))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AuthzError::InvalidEntity("the resource entity was dropped".into()))
 }
 
 fn user_entity(snapshot: &PolicySnapshot, uid: &EntityUid, roles: &UserRoles) -> Entity {
@@ -147,4 +198,88 @@ fn expression(
         )
         .map_err(|error| AuthzError::InvalidEntity(error.to_string()))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::Path;
+
+    use super::*;
+
+    fn role(name: &str) -> RoleName {
+        RoleName::new(name).unwrap()
+    }
+
+    /// The slice built without re-validating the SDK's entities, on a fresh and on a reused
+    /// role set, holds exactly the entities (transitively closed) that schema-validated
+    /// `Entities::from_entities` builds, less the actions the request does not name.
+    #[test]
+    fn the_slice_equals_the_schema_validated_one() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies"));
+        let snapshot = PolicySnapshot::load(dir).unwrap();
+        let user = UserId::new_v7();
+        let principal = user_uid(&snapshot, user);
+        let roles = UserRoles {
+            assigned: vec![role("approver"), role("oncall")],
+            closure: vec![
+                RoleNode {
+                    role: role("approver"),
+                    parents: vec![role("engineer")],
+                },
+                RoleNode {
+                    role: role("engineer"),
+                    parents: vec![role("staff")],
+                },
+                RoleNode {
+                    role: role("oncall"),
+                    parents: vec![],
+                },
+                RoleNode {
+                    role: role("staff"),
+                    parents: vec![],
+                },
+            ],
+        };
+        let change = resource_uid(&snapshot, &ResourceRef::new("Change", "CHG-1")).unwrap();
+        let entity = ResourceEntity::new()
+            .with_attribute("requester", user)
+            .with_attribute("status", "pending");
+        let action = &snapshot.actions["approve_change"];
+
+        let mut reference = vec![
+            user_entity(&snapshot, &principal, &roles),
+            host_entity(&snapshot, &change, &entity).unwrap(),
+        ];
+        reference.extend(role_entities(
+            &snapshot,
+            roles.closure.iter().map(node_pair),
+        ));
+        let reference = Entities::from_entities(reference, Some(&snapshot.schema)).unwrap();
+        let expected = reference
+            .iter()
+            .filter(|e| e.uid().type_name().to_string() != "Action" || e.uid() == action.uid)
+            .count();
+        assert!(
+            reference
+                .ancestors(&principal)
+                .unwrap()
+                .any(|a| a.id().unescaped() == "staff"),
+            "the reference is transitively closed"
+        );
+        for _ in 0..2 {
+            let built = build(
+                &snapshot,
+                (&principal, &roles),
+                (&change, ResourceData::Host(entity.clone())),
+                action,
+            )
+            .unwrap();
+            assert_eq!(built.len(), expected);
+            for e in built.iter() {
+                assert!(e.deep_eq(reference.get(&e.uid()).unwrap()), "{e}");
+            }
+        }
+    }
 }

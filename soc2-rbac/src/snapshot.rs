@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{PoisonError, RwLock};
 
-use cedar_policy::{EntityTypeName, EntityUid, PolicySet, Schema};
+use cedar_policy::{Entities, Entity, EntityTypeName, EntityUid, PolicySet, Schema};
 
-use crate::SodRules;
+use crate::{RoleNode, SodRules};
 
 /// Cedar entity type of users (principals); its ids are [`soc2_core::UserId`]s.
 pub const USER_TYPE: &str = "User";
@@ -45,6 +46,60 @@ impl fmt::Debug for PolicyVersion {
     }
 }
 
+/// Most role sets whose entities are kept per action (see [`ActionEntry::roles_slice`]).
+pub(crate) const ROLE_SLICES: usize = 1024;
+
+/// One action the schema declares, with what a decision on it needs, computed once at load.
+#[derive(Debug)]
+pub(crate) struct ActionEntry {
+    /// `Action::"name"`.
+    pub(crate) uid: EntityUid,
+    /// The action's entity (its ancestors, i.e. action groups, transitively closed) and the
+    /// entities of those groups, from [`Schema::action_entities`]: everything Cedar can read
+    /// about actions in a request for this action (actions have no attributes or tags, and in
+    /// strict validation no other action can be reached from the request).
+    pub(crate) entities: Vec<Entity>,
+    /// The role entities of a role set (as read from the store) with [`Self::entities`],
+    /// transitively closed, by that role set. The key is the whole content the entities are
+    /// built from, so an entry can never be stale: a changed role or hierarchy is a different
+    /// key. Bounded by [`ROLE_SLICES`] (cleared when full).
+    roles: RwLock<HashMap<Vec<RoleNode>, Entities>>,
+}
+
+impl ActionEntry {
+    pub(crate) fn new(uid: EntityUid, entities: Vec<Entity>) -> Self {
+        Self {
+            uid,
+            entities,
+            roles: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The entities of `closure` and this action, built by `build` on first use of this exact
+    /// role set.
+    pub(crate) fn roles_slice<E>(
+        &self,
+        closure: &[RoleNode],
+        build: impl FnOnce() -> Result<Entities, E>,
+    ) -> Result<Entities, E> {
+        if let Some(entities) = self
+            .roles
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(closure)
+        {
+            return Ok(entities.clone());
+        }
+        let entities = build()?;
+        let mut roles = self.roles.write().unwrap_or_else(PoisonError::into_inner);
+        if roles.len() >= ROLE_SLICES {
+            roles.clear();
+        }
+        roles.insert(closure.to_vec(), entities.clone());
+        Ok(entities)
+    }
+}
+
 /// A loaded policy directory: schema, policies (ids `file-stem.@id`), SoD rules and version.
 /// Immutable; a reload builds a new one.
 #[derive(Debug)]
@@ -53,10 +108,12 @@ pub struct PolicySnapshot {
     pub(crate) schema: Schema,
     pub(crate) policies: PolicySet,
     pub(crate) sod: SodRules,
-    pub(crate) actions: HashMap<String, EntityUid>,
+    pub(crate) actions: HashMap<String, ActionEntry>,
     pub(crate) policy_ids: Vec<String>,
     pub(crate) user_type: EntityTypeName,
     pub(crate) role_type: EntityTypeName,
+    /// The schema's entity types by their text, so a request does not parse its resource type.
+    pub(crate) entity_types: HashMap<String, EntityTypeName>,
 }
 
 impl PolicySnapshot {

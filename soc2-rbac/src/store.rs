@@ -8,7 +8,7 @@ use soc2_core::{StoreError, UserId};
 use crate::{RoleName, SodConflict, SodRules};
 
 /// A role and the roles it inherits from (its Cedar parents).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RoleNode {
     /// The role.
     pub role: RoleName,

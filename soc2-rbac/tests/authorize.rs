@@ -347,3 +347,90 @@ async fn the_principal_never_comes_from_the_request() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_hierarchy_change_applies_on_the_next_request_for_the_same_role_set() {
+    // Role entities are reused per role set; the set includes each role's parents, so changing
+    // the hierarchy under an unchanged assignment must still take effect at once.
+    let f = fixture().await;
+    let dave = user();
+    let chg = ResourceRef::new("Change", "CHG-5");
+    f.add_resource(&chg, change(user(), "approved"));
+    f.roles
+        .set_parents(&role("approver"), &[role("engineer")])
+        .await
+        .unwrap();
+    f.manager
+        .assign(Actor::System, dave, &role("approver"))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let inherited = f
+            .authorizer
+            .authorize(dave, "deploy_change", &chg, json!({}))
+            .await
+            .unwrap();
+        assert!(inherited.allowed());
+    }
+    f.roles.set_parents(&role("approver"), &[]).await.unwrap();
+    let cut = f
+        .authorizer
+        .authorize(dave, "deploy_change", &chg, json!({}))
+        .await
+        .unwrap();
+    assert!(!cut.allowed(), "an approver no longer inherits engineer");
+}
+
+#[tokio::test]
+async fn host_resources_are_still_validated_against_the_schema() {
+    let f = fixture().await;
+    let erin = user();
+    f.manager
+        .assign(Actor::System, erin, &role("engineer"))
+        .await
+        .unwrap();
+    let cases = [
+        (
+            "wrong entity type",
+            ResourceEntity::new()
+                .with_attribute("requester", ResourceRef::new("Change", "CHG-0"))
+                .with_attribute("status", "pending"),
+        ),
+        (
+            "missing attribute",
+            ResourceEntity::new().with_attribute("requester", erin),
+        ),
+        (
+            "undeclared attribute",
+            change(erin, "pending").with_attribute("owner", erin),
+        ),
+        (
+            "undeclared ancestor type",
+            change(erin, "pending").with_ancestor(ResourceRef::new("Folder", "f")),
+        ),
+        (
+            "ancestor type not allowed",
+            change(erin, "pending").with_ancestor(ResourceRef::new("AuditLog", "log")),
+        ),
+    ];
+    for (i, (case, entity)) in cases.into_iter().enumerate() {
+        let chg = ResourceRef::new("Change", format!("CHG-BAD-{i}"));
+        f.add_resource(&chg, entity);
+        let refused = f
+            .authorizer
+            .authorize(erin, "request_change", &chg, json!({}))
+            .await;
+        assert!(
+            matches!(refused, Err(AuthzError::InvalidEntity(_))),
+            "{case}: {refused:?}"
+        );
+    }
+    let ok = ResourceRef::new("Change", "CHG-OK");
+    f.add_resource(&ok, change(erin, "pending"));
+    let allowed = f
+        .authorizer
+        .authorize(erin, "request_change", &ok, json!({}))
+        .await
+        .unwrap();
+    assert!(allowed.allowed());
+}

@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use soc2_audit::{AuditError, AuditLog, AuditLogConfig, AuditSink, AuditStore};
+use soc2_auth::login::Authenticator;
+use soc2_auth::mfa::{MfaAuth, TotpSettings};
 use soc2_auth::password::PasswordChecker;
-use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher};
+use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
 use soc2_core::{Clock, KeyRing, SecretString};
 use soc2_session::SessionManager;
 use soc2_tower::{AllowedOrigins, SessionCookie, SessionLayer, TrustedProxies};
@@ -20,6 +22,12 @@ use crate::{Config, ConfigError, StartError, bootstrap, keys, routes};
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
     pub(crate) auth: PasswordAuth,
+    /// The login flow: password, then a second factor or a required change.
+    pub(crate) login: Authenticator,
+    /// Second factors: enrolment, checks, recovery codes.
+    pub(crate) mfa: MfaAuth,
+    /// Whether everyone must prove a second factor (`[mfa] required`).
+    pub(crate) mfa_required: bool,
     pub(crate) sessions: SessionManager,
     pub(crate) credentials: Arc<dyn CredentialStore>,
     pub(crate) audit_store: Arc<dyn AuditStore>,
@@ -39,7 +47,8 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the database of `config` (migrating it), loads or generates the audit keys,
+    /// Opens the database of `config` (migrating it), loads or generates the audit and
+    /// secret-sealing keys,
     /// creates the first administrator on an empty database, and builds the router. Every
     /// time-dependent control reads `clock`.
     ///
@@ -52,6 +61,7 @@ impl App {
             Backend::Postgres => None,
         };
         let keys = Arc::new(keys::audit_keys(&config.audit, sqlite_file.as_deref())?);
+        let sealer = Sealer::new(keys::sealing_keys(&config.mfa, sqlite_file.as_deref())?);
         let stores = database::open(url, &keys).await?;
         let audit = AuditLog::start(
             Arc::clone(&stores.audit) as Arc<dyn AuditSink>,
@@ -65,14 +75,38 @@ impl App {
         );
         let auth = PasswordAuth::new(
             Arc::clone(&stores.credentials),
-            stores.lockouts,
+            Arc::clone(&stores.lockouts),
             PasswordHasher::new(HashParams::default())?,
             audit.clone(),
             Arc::clone(&clock),
         )
         .with_checker(PasswordChecker::new(config.password.clone()))
         .with_lockout_policy(config.lockout.clone())
-        .with_app_name("soc2-rs reference server");
+        .with_app_name(&config.server.name);
+        let mfa = MfaAuth::new(
+            Arc::clone(&stores.mfa),
+            stores.lockouts,
+            sealer,
+            TotpSettings::new(&config.server.name),
+            audit.clone(),
+            Arc::clone(&clock),
+        )
+        .with_lockout_policy(config.lockout.clone());
+        if !config.mfa.required_for_roles.is_empty() {
+            tracing::warn!(
+                roles = ?config.mfa.required_for_roles,
+                "[mfa] required_for_roles is not enforced until roles land in the server; use required = true"
+            );
+        }
+        let login = Authenticator::new(
+            auth.clone(),
+            mfa.clone(),
+            sessions.clone(),
+            stores.mfa,
+            audit.clone(),
+            Arc::clone(&clock),
+        )
+        .with_mfa_required(config.mfa.required);
         let generated_admin_password = bootstrap::ensure_admin(
             &auth,
             stores.audit.as_ref(),
@@ -82,6 +116,9 @@ impl App {
         let layer = session_layer(config, &sessions, &clock)?;
         let state = AppState {
             auth,
+            login,
+            mfa,
+            mfa_required: config.mfa.required,
             sessions,
             credentials: stores.credentials,
             audit_store: stores.audit,

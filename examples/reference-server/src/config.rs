@@ -3,6 +3,7 @@
 //! ```toml
 //! [server]
 //! listen = "127.0.0.1:8080"
+//! name = "soc2-rs reference"                    # TOTP issuer and password-policy context
 //! database_url = "sqlite://soc2-reference.db"   # or postgres://user@host/db
 //! preset = "soc2-strict"                         # default preset of every policy section
 //! allow_registration = true
@@ -24,9 +25,16 @@
 //! idle_timeout = "15m"
 //! absolute_timeout = "12h"
 //!
+//! [mfa]
+//! required = false                 # true: everyone must enrol a second factor
+//! required_for_roles = ["admin"]   # accepted, not yet enforced (see MfaConfig)
+//! sealing_keys_file = "seal.keys"  # KeyRing::parse format; SOC2_SEALING_KEYS overrides it
+//!
 //! [audit]
 //! keys_file = "audit.keys"   # KeyRing::parse format; SOC2_AUDIT_KEYS overrides it
 //! ```
+//!
+//! `server.name` (default "soc2-rs reference") is the issuer shown in authenticator apps.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,6 +62,8 @@ pub struct Config {
     pub lockout: LockoutPolicy,
     /// The `[session]` section.
     pub session: SessionPolicy,
+    /// The `[mfa]` section.
+    pub mfa: MfaConfig,
     /// The `[audit]` section.
     pub audit: AuditConfig,
 }
@@ -64,6 +74,9 @@ pub struct Config {
 pub struct ServerConfig {
     /// Where to listen.
     pub listen: SocketAddr,
+    /// The application's name: the issuer in TOTP enrolments, and context the password policy
+    /// refuses inside passwords. Not empty.
+    pub name: String,
     /// `sqlite://…` or `postgres://…`; [`DEFAULT_DATABASE_URL`] when unset.
     pub database_url: Option<String>,
     /// Whether `POST /api/auth/register` is open.
@@ -80,6 +93,27 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<String>,
 }
 
+/// The `[mfa]` section.
+///
+/// `required = true` asks a second factor of everyone: a user without one gets an
+/// enrolment-only session at login. `required_for_roles` is accepted so configurations can be
+/// written ahead, but until role-based access control lands in the server it is not enforced
+/// (a warning is logged at start); use `required` instead.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct MfaConfig {
+    /// Whether every user must prove a second factor.
+    pub required: bool,
+    /// Roles that must use a second factor (not yet enforced, see above).
+    pub required_for_roles: Vec<String>,
+    /// The sealing key ring for TOTP seeds (from `SOC2_SEALING_KEYS`); wins over
+    /// `sealing_keys_file`.
+    pub sealing_keys: Option<SecretString>,
+    /// A file in `KeyRing::parse` format; default: `<database>.sealing-keys` beside a SQLite
+    /// file, generated on first start.
+    pub sealing_keys_file: Option<PathBuf>,
+}
+
 /// The `[audit]` section.
 #[derive(Debug, Default)]
 #[non_exhaustive]
@@ -94,6 +128,7 @@ pub struct AuditConfig {
 #[serde(deny_unknown_fields)]
 struct ServerFile {
     listen: Option<SocketAddr>,
+    name: Option<String>,
     database_url: Option<String>,
     preset: Option<Preset>,
     #[serde(default = "yes")]
@@ -113,11 +148,24 @@ struct AuditFile {
     keys_file: Option<PathBuf>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MfaFile {
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    required_for_roles: Vec<String>,
+    sealing_keys_file: Option<PathBuf>,
+}
+
+/// The default `server.name`.
+const DEFAULT_NAME: &str = "soc2-rs reference";
+
 fn yes() -> bool {
     true
 }
 
-const SECTIONS: [&str; 5] = ["server", "password", "lockout", "session", "audit"];
+const SECTIONS: [&str; 6] = ["server", "password", "lockout", "session", "mfa", "audit"];
 
 impl Default for Config {
     fn default() -> Self {
@@ -125,6 +173,7 @@ impl Default for Config {
         Self {
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                name: DEFAULT_NAME.to_owned(),
                 database_url: None,
                 allow_registration: true,
                 bootstrap_admin_password: None,
@@ -135,6 +184,7 @@ impl Default for Config {
             password: PasswordPolicy::from_preset(preset),
             lockout: LockoutPolicy::from_preset(preset),
             session: SessionPolicy::from_preset(preset),
+            mfa: MfaConfig::default(),
             audit: AuditConfig::default(),
         }
     }
@@ -169,6 +219,19 @@ impl Config {
         let audit: AuditFile = section(&mut root, "audit")?
             .try_into()
             .map_err(|e| toml_error("audit", &e))?;
+        let mfa: MfaFile = section(&mut root, "mfa")?
+            .try_into()
+            .map_err(|e| toml_error("mfa", &e))?;
+        if server
+            .name
+            .as_deref()
+            .is_some_and(|name| name.trim().is_empty())
+        {
+            return Err(ConfigError::Section(
+                "server".into(),
+                "name must not be empty".into(),
+            ));
+        }
         let preset = server.preset.unwrap_or(Preset::Soc2Strict);
         let password = PasswordPolicy::from_toml(&policy_text(&mut root, "password", preset)?)?;
         let lockout = LockoutPolicy::from_toml(&policy_text(&mut root, "lockout", preset)?)?;
@@ -187,6 +250,7 @@ impl Config {
                 listen: server
                     .listen
                     .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+                name: server.name.unwrap_or_else(|| DEFAULT_NAME.to_owned()),
                 database_url: server.database_url,
                 allow_registration: server.allow_registration,
                 bootstrap_admin_password: server.bootstrap_admin_password.map(SecretString::from),
@@ -197,6 +261,12 @@ impl Config {
             password,
             lockout,
             session,
+            mfa: MfaConfig {
+                required: mfa.required,
+                required_for_roles: mfa.required_for_roles,
+                sealing_keys: None,
+                sealing_keys_file: mfa.sealing_keys_file,
+            },
             audit: AuditConfig {
                 keys: None,
                 keys_file: audit.keys_file,
@@ -205,7 +275,7 @@ impl Config {
     }
 
     /// Applies the environment: `DATABASE_URL` replaces `server.database_url`,
-    /// `SOC2_AUDIT_KEYS` supplies the audit keys.
+    /// `SOC2_AUDIT_KEYS` supplies the audit keys, `SOC2_SEALING_KEYS` the secret-sealing keys.
     #[must_use]
     pub fn with_env(mut self) -> Self {
         if let Ok(url) = std::env::var("DATABASE_URL") {
@@ -213,6 +283,9 @@ impl Config {
         }
         if let Ok(keys) = std::env::var("SOC2_AUDIT_KEYS") {
             self.audit.keys = Some(SecretString::from(keys));
+        }
+        if let Ok(keys) = std::env::var("SOC2_SEALING_KEYS") {
+            self.mfa.sealing_keys = Some(SecretString::from(keys));
         }
         self
     }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use soc2_audit::AuditStore;
+use soc2_auth::mfa::MfaStore;
 use soc2_auth::{CredentialStore, LockoutStore};
 use soc2_core::KeyRing;
 use soc2_session::SessionStore;
@@ -42,6 +43,8 @@ pub(crate) struct Stores {
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) credentials: Arc<dyn CredentialStore>,
     pub(crate) lockouts: Arc<dyn LockoutStore>,
+    /// Second factors and the login challenges.
+    pub(crate) mfa: Arc<dyn MfaStore>,
 }
 
 /// Connects (creating a SQLite file if missing) and applies the migrations.
@@ -54,7 +57,8 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 audit: Arc::new(sqlite::SqliteAuditStore::new(pool.clone(), keys)),
                 sessions: Arc::new(sqlite::SqliteSessionStore::new(pool.clone())),
                 credentials: Arc::new(sqlite::SqliteCredentialStore::new(pool.clone())),
-                lockouts: Arc::new(sqlite::SqliteLockoutStore::new(pool)),
+                lockouts: Arc::new(sqlite::SqliteLockoutStore::new(pool.clone())),
+                mfa: Arc::new(sqlite::SqliteMfaStore::new(pool)),
             }
         }
         Backend::Postgres => {
@@ -64,7 +68,8 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 audit: Arc::new(postgres::PgAuditStore::new(pool.clone(), keys)),
                 sessions: Arc::new(postgres::PgSessionStore::new(pool.clone())),
                 credentials: Arc::new(postgres::PgCredentialStore::new(pool.clone())),
-                lockouts: Arc::new(postgres::PgLockoutStore::new(pool)),
+                lockouts: Arc::new(postgres::PgLockoutStore::new(pool.clone())),
+                mfa: Arc::new(postgres::PgMfaStore::new(pool)),
             }
         }
     })

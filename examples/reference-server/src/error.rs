@@ -20,7 +20,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// A top-level section the server does not know.
-    #[error("unknown section [{0}]: use server, password, lockout, session or audit")]
+    #[error("unknown section [{0}]: use server, password, lockout, session, mfa or audit")]
     UnknownSection(String),
     /// A section does not parse.
     #[error("[{0}]: {1}")]
@@ -60,8 +60,14 @@ pub enum StartError {
         "no audit key: set SOC2_AUDIT_KEYS or [audit] keys_file (a key file is generated only beside a SQLite file)"
     )]
     NoAuditKeys,
-    /// The audit key ring is malformed.
-    #[error("audit keys: {0}")]
+    /// No secret-sealing key is configured and none can be generated (PostgreSQL or in-memory
+    /// SQLite).
+    #[error(
+        "no secret-sealing key: set SOC2_SEALING_KEYS or [mfa] sealing_keys_file (a key file is generated only beside a SQLite file)"
+    )]
+    NoSealingKeys,
+    /// A key ring (audit or sealing) is malformed.
+    #[error("keys: {0}")]
     Keys(#[from] KeyRingError),
     /// A key file cannot be read or written.
     #[error("key file {path}: {source}")]

@@ -14,5 +14,5 @@ mod keys;
 mod routes;
 
 pub use app::{App, serve};
-pub use config::{AuditConfig, Config, DEFAULT_DATABASE_URL, ServerConfig};
+pub use config::{AuditConfig, Config, DEFAULT_DATABASE_URL, MfaConfig, ServerConfig};
 pub use error::{ConfigError, StartError};

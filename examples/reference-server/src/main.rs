@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 #[derive(Debug, Parser)]
 #[command(name = "reference-server", version, about)]
 struct Args {
-    /// A TOML file with [server], [password], [lockout], [session] and [audit] sections.
+    /// A TOML file with [server], [password], [lockout], [session], [mfa] and [audit] sections.
     #[arg(long)]
     config: Option<PathBuf>,
 }

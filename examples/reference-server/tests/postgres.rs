@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestServer, flows};
+use common::{TestServer, flows, mfa};
 
 #[tokio::test]
 async fn every_flow_on_postgres() {
@@ -18,5 +18,7 @@ async fn every_flow_on_postgres() {
     flows::sessions_by_id(&server).await;
     flows::audit_export_and_verify(&server).await;
     flows::idle_timeout(&server).await;
+    mfa::totp_enrollment_and_login(&server).await;
+    mfa::factor_changes_need_fresh_auth(&server).await;
     schema.drop_schema().await;
 }

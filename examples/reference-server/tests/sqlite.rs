@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{STRONG, TestServer, flows};
-use hyper::StatusCode;
+use common::{Browser, STRONG, TestServer, flows, mfa};
+use hyper::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test]
@@ -63,39 +63,115 @@ async fn generated_admin_password_must_be_changed() {
         .unwrap()
         .expose_secret()
         .clone();
-    let reply = server.login_reply("admin", &generated).await;
-    assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(
-        reply.json(),
-        json!({
-            "status": "password_change_required",
-            "reason": "administrator_required",
-            "change_endpoint": "/api/auth/password",
-        })
-    );
-    assert!(reply.header("set-cookie").is_none());
-    let change = |current: &str| json!({"username": "admin", "current_password": current, "new_password": STRONG});
-    let wrong = server
+    let challenge = |reply: &common::Reply| {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        assert!(reply.header("set-cookie").is_none());
+        let body = reply.json();
+        assert_eq!(body["status"], "password_change_required");
+        assert_eq!(body["reason"], "administrator_required");
+        assert_eq!(body["change_endpoint"], "/api/auth/password");
+        body["challenge"].as_str().unwrap().to_owned()
+    };
+    let change = |challenge: &str, new: &str| json!({"challenge": challenge, "new_password": new});
+    let first = challenge(&server.login_reply("admin", &generated).await);
+    let weak = server
         .send(
-            hyper::Method::POST,
+            Method::POST,
             "/api/auth/password",
-            Some(change("not the generated one")),
+            Some(change(&first, "short")),
             &[],
         )
         .await;
-    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(weak.json()["error"], "password_policy");
+    // A refused password spends the challenge.
+    let spent = server
+        .send(
+            Method::POST,
+            "/api/auth/password",
+            Some(change(&first, STRONG)),
+            &[],
+        )
+        .await;
+    assert_eq!(spent.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(spent.json(), json!({"error": "invalid_credentials"}));
+    let unknown = server
+        .send(
+            Method::POST,
+            "/api/auth/password",
+            Some(change("soc2c_unknown", STRONG)),
+            &[],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+
+    let second = challenge(&server.login_reply("admin", &generated).await);
     let changed = server
         .send(
-            hyper::Method::POST,
+            Method::POST,
             "/api/auth/password",
-            Some(change(&generated)),
-            &[],
+            Some(change(&second, STRONG)),
+            &[("origin", common::ORIGIN)],
         )
         .await;
-    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text());
-    let admin = server.login("admin", STRONG).await;
+    let admin = Browser::from_reply(&changed, "authenticated");
     let me = server.get("/api/me", Some(&admin)).await.json();
     assert_eq!(me["roles"], json!(["admin"]));
+    assert_eq!(
+        server.login_reply("admin", &generated).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    server.login("admin", STRONG).await;
+}
+
+#[tokio::test]
+async fn totp_enrollment_and_login() {
+    mfa::totp_enrollment_and_login(&TestServer::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn factor_changes_need_fresh_auth() {
+    mfa::factor_changes_need_fresh_auth(&TestServer::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn required_mfa_confines_users_without_a_factor_to_enrolment() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("required.db").display());
+    let config = common::settings(
+        &url,
+        &format!(r#"bootstrap_admin_password = "{}""#, common::ADMIN_PASSWORD),
+        "",
+    ) + "\n[mfa]\nrequired = true\nrequired_for_roles = [\"admin\"]\n";
+    let server = TestServer::start(&config).await;
+    let _dir = dir;
+    assert_eq!(
+        server.register("olga", STRONG).await.status,
+        StatusCode::CREATED
+    );
+    let olga = Browser::from_reply(
+        &server.login_reply("olga", STRONG).await,
+        "enrollment_required",
+    );
+    let me = server.get("/api/me", Some(&olga)).await;
+    assert_eq!(me.status, StatusCode::OK);
+    let sessions = server.get("/api/me/sessions", Some(&olga)).await;
+    assert_eq!(sessions.status, StatusCode::FORBIDDEN);
+    assert_eq!(sessions.json(), json!({"error": "mfa_enrollment_required"}));
+    let (seed, _) = mfa::enroll_totp(&server, &olga).await;
+    let challenge = server.login_challenge("olga", STRONG).await;
+    let full = Browser::from_reply(
+        &server
+            .mfa_reply(&challenge, "totp", &server.totp_code(&seed))
+            .await,
+        "authenticated",
+    );
+    let sessions = server.get("/api/me/sessions", Some(&full)).await;
+    assert_eq!(sessions.status, StatusCode::OK);
+    let logout = server
+        .unsafe_request(Method::POST, "/api/auth/logout", None, &olga)
+        .await;
+    assert_eq!(logout.status, StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
@@ -123,15 +199,24 @@ async fn throttled_ip_gets_429() {
 }
 
 #[tokio::test]
-async fn audit_key_file_is_generated_beside_the_database_with_mode_0600() {
+async fn key_files_are_generated_beside_the_database_with_mode_0600() {
     use std::os::unix::fs::PermissionsExt as _;
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("keys.db").display());
     let config = common::settings(&url, "", "");
     let _server = TestServer::start(&config).await;
-    let keys = dir.path().join("keys.db.audit-keys");
-    let mode = std::fs::metadata(&keys).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
-    assert!(soc2_core::KeyRing::parse(&std::fs::read_to_string(&keys).unwrap()).is_ok());
+    for name in ["keys.db.audit-keys", "keys.db.sealing-keys"] {
+        let keys = dir.path().join(name);
+        let mode = std::fs::metadata(&keys).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+        assert!(soc2_core::KeyRing::parse(&std::fs::read_to_string(&keys).unwrap()).is_ok());
+    }
+    let audit = std::fs::read_to_string(dir.path().join("keys.db.audit-keys")).unwrap();
+    let sealing = std::fs::read_to_string(dir.path().join("keys.db.sealing-keys")).unwrap();
+    assert_ne!(
+        audit.lines().last(),
+        sealing.lines().last(),
+        "separate keys"
+    );
 }

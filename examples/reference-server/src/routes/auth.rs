@@ -1,4 +1,4 @@
-//! Registration, login, the required password change, logout and health.
+//! Registration, logout and health (login is in `login.rs`).
 
 use axum::Json;
 use axum::extract::State;
@@ -8,11 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use soc2_audit::Actor;
+use soc2_auth::Username;
 use soc2_auth::password::UserContext;
-use soc2_auth::{ChangeReason, PasswordCheck, PublicDenial, Username, VerifiedPassword};
-use soc2_core::{RequestContext, UserId};
-use soc2_session::Factor;
-use soc2_tower::{ClientContext, CsrfToken, CurrentUser};
+use soc2_core::UserId;
+use soc2_tower::{ClientContext, CurrentUser};
 
 use super::{ApiError, JsonBody};
 use crate::app::AppState;
@@ -65,72 +64,6 @@ pub(crate) async fn register(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Login {
-    username: String,
-    password: String,
-}
-
-/// Checks the password; on success starts a cookie session and returns its CSRF token, or
-/// asks for a password change first (no session is issued until the password is changed
-/// through `POST /api/auth/password`).
-pub(crate) async fn login(
-    State(state): State<AppState>,
-    ClientContext(context): ClientContext,
-    JsonBody(body): JsonBody<Login>,
-) -> Result<Response, ApiError> {
-    let user = verify(&state, &body.username, &body.password, &context).await?;
-    if let Some(reason) = &user.change_required {
-        let body = json!({
-            "status": "password_change_required",
-            "reason": change_reason(reason),
-            "change_endpoint": "/api/auth/password",
-        });
-        return Ok(Json(body).into_response());
-    }
-    let (token, _) = state
-        .sessions
-        .create(user.user_id, &[Factor::Password], &context)
-        .await?;
-    let csrf = CsrfToken::for_session(&token);
-    let body = json!({"status": "authenticated", "csrf_token": csrf.as_str()});
-    Ok(([(SET_COOKIE, state.cookie.set(&token))], Json(body)).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct RequiredChange {
-    username: String,
-    current_password: String,
-    new_password: String,
-}
-
-/// The change a `password_change_required` login asks for: proves the current password
-/// again (counted toward lockout like a login), sets the new one, and ends every session of
-/// the user. The client then logs in with the new password.
-pub(crate) async fn change_required_password(
-    State(state): State<AppState>,
-    ClientContext(context): ClientContext,
-    JsonBody(body): JsonBody<RequiredChange>,
-) -> Result<StatusCode, ApiError> {
-    let user = verify(&state, &body.username, &body.current_password, &context).await?;
-    let profile = UserContext::default().with_username(user.username.as_str());
-    state
-        .auth
-        .change_password(
-            user.user_id,
-            &body.current_password,
-            &body.new_password,
-            &profile,
-            &context,
-        )
-        .await?;
-    state
-        .sessions
-        .revoke_user(user.user_id, Actor::user(user.user_id), &context)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 /// Ends the current session on the server and clears the cookie.
 pub(crate) async fn logout(
     State(state): State<AppState>,
@@ -146,30 +79,4 @@ pub(crate) async fn logout(
         )
         .await?;
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, state.cookie.clear())]).into_response())
-}
-
-/// The password step shared by login and the required change.
-async fn verify(
-    state: &AppState,
-    username: &str,
-    password: &str,
-    context: &RequestContext,
-) -> Result<VerifiedPassword, ApiError> {
-    match state.auth.verify(username, password, context).await? {
-        PasswordCheck::Verified(user) => Ok(user),
-        PasswordCheck::Denied(denied) => Err(match denied.public() {
-            PublicDenial::TryLater { retry_after } => ApiError::TryLater(retry_after),
-            _ => ApiError::InvalidCredentials,
-        }),
-        _ => Err(ApiError::InvalidCredentials),
-    }
-}
-
-fn change_reason(reason: &ChangeReason) -> &'static str {
-    match reason {
-        ChangeReason::AdministratorRequired => "administrator_required",
-        ChangeReason::Expired => "expired",
-        ChangeReason::PolicyChanged(_) => "policy_changed",
-        _ => "required",
-    }
 }

@@ -8,6 +8,8 @@ use axum::http::header::RETRY_AFTER;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use soc2_auth::AuthError;
+use soc2_auth::login::LoginError;
+use soc2_auth::mfa::MfaError;
 use soc2_auth::password::Violation;
 use soc2_session::SessionError;
 
@@ -26,8 +28,17 @@ pub(crate) enum ApiError {
     NotFound,
     /// 409 `username_taken`.
     UsernameTaken,
+    /// 403 `mfa_enrollment_required`: an enrolment-only session tried anything else.
+    EnrollmentRequired,
     /// 409 `conflict`: a concurrent change won.
     Conflict,
+    /// 409 `mfa_already_enrolled`: remove the factor before enrolling another.
+    MfaAlreadyEnrolled,
+    /// 409 `mfa_not_pending`: no enrolment to confirm.
+    MfaNotPending,
+    /// 422 `invalid_code`: a second-factor code was refused (wrong, replayed, malformed or
+    /// the counter is locked, indistinguishably).
+    InvalidCode,
     /// 422 `invalid_username`.
     InvalidUsername,
     /// 422 `password_policy` with every violation.
@@ -47,6 +58,27 @@ impl From<AuthError> for ApiError {
             AuthError::Rejected(rejected) => Self::PasswordPolicy(rejected.violations().to_vec()),
             AuthError::Conflict => Self::Conflict,
             AuthError::UnknownUser => Self::NotFound,
+            other => unavailable(&other),
+        }
+    }
+}
+
+impl From<MfaError> for ApiError {
+    fn from(error: MfaError) -> Self {
+        match error {
+            MfaError::AlreadyEnrolled => Self::MfaAlreadyEnrolled,
+            MfaError::NotPending => Self::MfaNotPending,
+            other => unavailable(&other),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::Password(error) => error.into(),
+            LoginError::Mfa(error) => error.into(),
+            LoginError::Session(error) => error.into(),
             other => unavailable(&other),
         }
     }
@@ -86,7 +118,20 @@ impl IntoResponse for ApiError {
             Self::Forbidden => (StatusCode::FORBIDDEN, json!({"error": "forbidden"})),
             Self::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not_found"})),
             Self::UsernameTaken => (StatusCode::CONFLICT, json!({"error": "username_taken"})),
+            Self::EnrollmentRequired => (
+                StatusCode::FORBIDDEN,
+                json!({"error": "mfa_enrollment_required"}),
+            ),
             Self::Conflict => (StatusCode::CONFLICT, json!({"error": "conflict"})),
+            Self::MfaAlreadyEnrolled => (
+                StatusCode::CONFLICT,
+                json!({"error": "mfa_already_enrolled"}),
+            ),
+            Self::MfaNotPending => (StatusCode::CONFLICT, json!({"error": "mfa_not_pending"})),
+            Self::InvalidCode => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": "invalid_code"}),
+            ),
             Self::InvalidUsername => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({"error": "invalid_username"}),

@@ -18,13 +18,16 @@ use super::{ApiError, JsonBody};
 use crate::app::AppState;
 use crate::bootstrap::ADMIN_USERNAME;
 
-/// `{id, username, roles, mfa}`. Until soc2-rbac lands the only role is the bootstrap
-/// administrator's `admin`; until MFA lands `mfa.available` is false and nothing is enrolled.
+/// `{id, username, roles, mfa: {totp, passkeys, recovery_codes_left}}`. Until soc2-rbac
+/// lands the only role is the bootstrap administrator's `admin`; passkeys are not offered yet
+/// (always 0).
 pub(crate) async fn me(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Json<Value>, ApiError> {
     let record = state.auth.credential(user.user_id()).await?;
+    let totp = state.mfa.has_totp(user.user_id()).await?;
+    let recovery_codes_left = state.mfa.recovery_codes_left(user.user_id()).await?;
     let username = record.username.as_str();
     let roles: &[&str] = if username == ADMIN_USERNAME {
         &["admin"]
@@ -35,7 +38,7 @@ pub(crate) async fn me(
         "id": user.user_id(),
         "username": username,
         "roles": roles,
-        "mfa": {"available": false, "totp": false, "passkeys": 0, "recovery_codes_left": 0},
+        "mfa": {"totp": totp, "passkeys": 0, "recovery_codes_left": recovery_codes_left},
     })))
 }
 

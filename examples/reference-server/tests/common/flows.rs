@@ -62,7 +62,10 @@ pub async fn registration_and_login(server: &TestServer) {
     let me = me.json();
     assert_eq!(me["username"], "alice");
     assert_eq!(me["roles"], json!([]));
-    assert_eq!(me["mfa"]["available"], false);
+    assert_eq!(
+        me["mfa"],
+        json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0})
+    );
     assert_eq!(me["id"], created.json()["id"]);
 
     let anonymous = server.get("/api/me", None).await;

@@ -9,6 +9,7 @@
 )]
 
 pub mod flows;
+pub mod mfa;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use reference_server::{App, Config};
 use serde_json::{Value, json};
-use soc2_core::ManualClock;
+use soc2_core::{Clock as _, ManualClock};
 use time::macros::datetime;
 
 /// The origin the tests' "browser" pages come from.
@@ -194,16 +195,35 @@ impl TestServer {
 
     /// Logs in and expects a session.
     pub async fn login(&self, username: &str, password: &str) -> Browser {
+        Browser::from_reply(&self.login_reply(username, password).await, "authenticated")
+    }
+
+    /// Logs in and expects an `mfa_required` answer; returns the challenge.
+    pub async fn login_challenge(&self, username: &str, password: &str) -> String {
         let reply = self.login_reply(username, password).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        assert!(reply.header("set-cookie").is_none());
         let body = reply.json();
-        assert_eq!(body["status"], "authenticated");
-        let set_cookie = reply.header("set-cookie").unwrap();
-        let cookie = set_cookie.split(';').next().unwrap().to_owned();
-        Browser {
-            cookie,
-            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-        }
+        assert_eq!(body["status"], "mfa_required", "{body}");
+        body["challenge"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /api/auth/mfa`; the raw reply.
+    pub async fn mfa_reply(&self, challenge: &str, method: &str, code: &str) -> Reply {
+        let body = json!({"challenge": challenge, "method": method, "code": code});
+        self.send(
+            Method::POST,
+            "/api/auth/mfa",
+            Some(body),
+            &[("origin", ORIGIN)],
+        )
+        .await
+    }
+
+    /// The current TOTP code for `seed` on the server's clock.
+    pub fn totp_code(&self, seed: &[u8]) -> String {
+        let now = u64::try_from(self.clock.now().unix_timestamp()).unwrap();
+        soc2_auth::mfa::TotpSettings::new("test").code_at(seed, now)
     }
 
     /// Every audit action recorded so far, in order (through the admin export).
@@ -232,16 +252,30 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// The session a login step answered with `status` (`authenticated` or
+    /// `enrollment_required`).
+    pub fn from_reply(reply: &Reply, status: &str) -> Self {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        let body = reply.json();
+        assert_eq!(body["status"], status, "{body}");
+        let set_cookie = reply.header("set-cookie").unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        Self {
+            cookie,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
     /// The session token inside the cookie.
     pub fn token(&self) -> &str {
         self.cookie.split_once('=').unwrap().1
     }
 
-    fn cookie_only(&self) -> Vec<(&'static str, String)> {
+    pub fn cookie_only(&self) -> Vec<(&'static str, String)> {
         vec![("cookie", self.cookie.clone())]
     }
 
-    fn full_headers(&self) -> Vec<(&'static str, String)> {
+    pub fn full_headers(&self) -> Vec<(&'static str, String)> {
         vec![
             ("cookie", self.cookie.clone()),
             ("origin", ORIGIN.to_owned()),
@@ -250,7 +284,7 @@ impl Browser {
     }
 }
 
-fn as_refs<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub fn as_refs<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     headers
         .iter()
         .map(|(name, value)| (*name, value.as_str()))
@@ -292,15 +326,28 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let keys = dir.path().join("audit.keys");
         std::fs::write(&keys, test_audit_keys()).unwrap();
+        let sealing = dir.path().join("sealing.keys");
+        std::fs::write(&sealing, test_sealing_keys()).unwrap();
         let text = settings(
             &url,
             &format!(r#"bootstrap_admin_password = "{ADMIN_PASSWORD}""#),
             "",
-        ) + &format!("\n[audit]\nkeys_file = \"{}\"\n", keys.display());
+        ) + &format!(
+            "\n[audit]\nkeys_file = \"{}\"\n\n[mfa]\nsealing_keys_file = \"{}\"\n",
+            keys.display(),
+            sealing.display()
+        );
         let mut started = Self::start(&text).await;
         started._dir = Some(dir);
         Some((started, schema))
     }
+}
+
+fn test_sealing_keys() -> String {
+    format!(
+        "pg-seal={}",
+        soc2_core::KeyRing::encode_key(&[9; soc2_core::KEY_LEN])
+    )
 }
 
 fn test_audit_keys() -> String {
