@@ -7,7 +7,8 @@ mod outcome;
 use std::sync::Arc;
 use std::time::Duration;
 
-use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction, Target};
+use crate::audit::user_event;
+use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction};
 use soc2_core::{Clock, RequestContext, StoreError, UserId, truncate_to_micros};
 use soc2_session::{Factor, SessionError, SessionManager};
 use time::OffsetDateTime;
@@ -282,12 +283,7 @@ impl Authenticator {
         user: Option<UserId>,
         context: &RequestContext,
     ) -> AuditEvent {
-        let event =
-            AuditEvent::new(action, outcome, actor, self.now()).with_context(context.clone());
-        match user {
-            Some(user) => event.with_target(Target::new("user", &user.to_string())),
-            None => event,
-        }
+        user_event(action, outcome, actor, user, self.now(), context)
     }
 
     fn now(&self) -> OffsetDateTime {

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction, Target};
+use crate::audit::user_event;
+use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction};
 use soc2_core::{Clock, Preset, RequestContext, SecretString, UserId, truncate_to_micros};
 use time::OffsetDateTime;
 
@@ -244,10 +245,15 @@ impl MfaAuth {
         let removed = self.store.remove_totp(user).await?;
         if removed {
             permit.record(
-                AuditEvent::new(SdkAction::MfaRemoved, Outcome::Success, by, self.now())
-                    .with_target(Target::new("user", &user.to_string()))
-                    .with_context(context.clone())
-                    .with_metadata("factor", "totp"),
+                user_event(
+                    SdkAction::MfaRemoved,
+                    Outcome::Success,
+                    by,
+                    Some(user),
+                    self.now(),
+                    context,
+                )
+                .with_metadata("factor", "totp"),
             );
         }
         Ok(removed)
@@ -422,9 +428,14 @@ impl MfaAuth {
         user: UserId,
         context: &RequestContext,
     ) -> AuditEvent {
-        AuditEvent::new(action, outcome, Actor::user(user), self.now())
-            .with_target(Target::new("user", &user.to_string()))
-            .with_context(context.clone())
+        user_event(
+            action,
+            outcome,
+            Actor::user(user),
+            Some(user),
+            self.now(),
+            context,
+        )
     }
 
     fn now(&self) -> OffsetDateTime {

@@ -10,7 +10,8 @@ mod outcome;
 
 use std::sync::Arc;
 
-use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction, Target};
+use crate::audit::user_event;
+use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction};
 use soc2_core::{Clock, Preset, RequestContext, UserId, truncate_to_micros};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -114,11 +115,6 @@ impl PasswordAuth {
         user: Option<UserId>,
         context: &RequestContext,
     ) -> AuditEvent {
-        let event =
-            AuditEvent::new(action, outcome, actor, self.now()).with_context(context.clone());
-        match user {
-            Some(user) => event.with_target(Target::new("user", &user.to_string())),
-            None => event,
-        }
+        user_event(action, outcome, actor, user, self.now(), context)
     }
 }

@@ -213,17 +213,13 @@ pub async fn lockout(server: &TestServer) {
     assert_eq!(unlock.status, StatusCode::NO_CONTENT);
     server.login("carol", STRONG).await;
 
-    let actions = server.audit_actions().await;
-    for action in [
-        "auth.lockout.locked",
-        "auth.lockout.unlocked",
-        "authz.denied",
-    ] {
-        assert!(
-            actions.iter().any(|a| a == action),
-            "{action} missing: {actions:?}"
-        );
-    }
+    server
+        .assert_audited(&[
+            "auth.lockout.locked",
+            "auth.lockout.unlocked",
+            "authz.denied",
+        ])
+        .await;
 }
 
 /// Reuse is refused, a wrong current password too, and a change ends the other sessions.
@@ -349,11 +345,7 @@ pub async fn idle_timeout(server: &TestServer) {
     let expired = server.get("/api/me", Some(&frank)).await;
     assert_eq!(expired.status, StatusCode::UNAUTHORIZED);
     assert_eq!(expired.json(), json!({"error": "unauthenticated"}));
-    let actions = server.audit_actions().await;
-    assert!(
-        actions.iter().any(|a| a == "session.expired"),
-        "{actions:?}"
-    );
+    server.assert_audited(&["session.expired"]).await;
 }
 
 /// The administrator exports the log as JSON Lines and CSV and verifies the chain.
@@ -377,18 +369,14 @@ pub async fn audit_export_and_verify(server: &TestServer) {
     assert!(checked >= 6, "{verified}");
     assert_eq!(verified["last_seq"].as_u64(), Some(checked));
 
-    let actions = server.audit_actions().await;
-    for action in [
-        "auth.password.set",
-        "auth.password.verified",
-        "session.created",
-        "authz.denied",
-    ] {
-        assert!(
-            actions.iter().any(|a| a == action),
-            "{action} missing: {actions:?}"
-        );
-    }
+    server
+        .assert_audited(&[
+            "auth.password.set",
+            "auth.password.verified",
+            "session.created",
+            "authz.denied",
+        ])
+        .await;
     let csv = server
         .get(
             "/api/admin/audit?format=csv&from=2026-01-01&to=2027-01-01",

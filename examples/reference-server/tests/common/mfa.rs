@@ -209,18 +209,14 @@ pub async fn totp_enrollment_and_login(server: &TestServer) {
         .await;
     assert_eq!(used.status, StatusCode::UNAUTHORIZED);
 
-    let actions = server.audit_actions().await;
-    for action in [
-        "auth.mfa.enrolled",
-        "auth.mfa.verified",
-        "auth.mfa.failed",
-        "auth.login.succeeded",
-    ] {
-        assert!(
-            actions.iter().any(|a| a == action),
-            "{action} missing: {actions:?}"
-        );
-    }
+    server
+        .assert_audited(&[
+            "auth.mfa.enrolled",
+            "auth.mfa.verified",
+            "auth.mfa.failed",
+            "auth.login.succeeded",
+        ])
+        .await;
 }
 
 /// Factor changes need a recent authentication; regenerating recovery codes voids the old

@@ -226,8 +226,19 @@ impl TestServer {
         soc2_auth::mfa::TotpSettings::new("test").code_at(seed, now)
     }
 
+    /// Asserts that each of `actions` was audited at least once.
+    pub async fn assert_audited(&self, actions: &[&str]) {
+        let audited = self.audit_actions().await;
+        for action in actions {
+            assert!(
+                audited.iter().any(|a| a == action),
+                "{action} missing: {audited:?}"
+            );
+        }
+    }
+
     /// Every audit action recorded so far, in order (through the admin export).
-    pub async fn audit_actions(&self) -> Vec<String> {
+    async fn audit_actions(&self) -> Vec<String> {
         let admin = self.login("admin", ADMIN_PASSWORD).await;
         let reply = self
             .get("/api/admin/audit?format=jsonl", Some(&admin))
