@@ -7,7 +7,6 @@ mod outcome;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::user_event;
 use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction};
 use soc2_core::{Clock, RequestContext, StoreError, UserId, truncate_to_micros};
 use soc2_session::{Factor, SessionError, SessionManager};
@@ -16,6 +15,7 @@ use time::OffsetDateTime;
 pub use challenge::{CHALLENGE_PREFIX, Challenge};
 pub use outcome::{LoginOutcome, MfaMethod, MfaProof};
 
+use crate::audit::user_event;
 use crate::mfa::{Ceremony, MfaAuth, MfaCheck, MfaError, MfaStore};
 use crate::password::UserContext;
 use crate::{AuthError, DenyReason, LoginDenied, PasswordAuth, PasswordCheck};

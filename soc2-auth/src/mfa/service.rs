@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use crate::audit::user_event;
 use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction};
 use soc2_core::{Clock, Preset, RequestContext, SecretString, UserId, truncate_to_micros};
 use time::OffsetDateTime;
 
 use super::{MfaError, MfaStore, TotpEnrollment, TotpRecord, TotpSettings, qr, recovery, totp};
+use crate::audit::user_event;
 use crate::{
     AccountLockState, AccountOp, AccountOutcome, LockoutKey, LockoutPolicy, LockoutStore, Sealer,
 };

@@ -4,7 +4,7 @@ use soc2_audit::{Actor, Outcome, SdkAction};
 use soc2_core::{RequestContext, StoreError, UserId};
 
 use super::attempt::{Slot, Verdict};
-use super::{AuthError, PasswordAuth};
+use super::{AuthError, PasswordAuth, with_identity};
 use crate::password::{
     NormalizedPassword, PasswordCheckError, PasswordRejected, UserContext, Violation,
     ViolationCode, normalize_password,
@@ -324,10 +324,6 @@ impl PasswordAuth {
         profile: &UserContext<'a>,
         username: &'a Username,
     ) -> UserContext<'a> {
-        let profile = (*profile).with_username(username.as_str());
-        match &self.app_name {
-            Some(app) => profile.with_app_name(app),
-            None => profile,
-        }
+        with_identity(*profile, username, self.app_name.as_deref())
     }
 }

@@ -5,7 +5,8 @@ use soc2_core::RequestContext;
 
 use super::attempt::{Slot, Verdict};
 use super::{
-    AuthError, ChangeReason, DenyReason, LoginDenied, PasswordAuth, PasswordCheck, VerifiedPassword,
+    AuthError, ChangeReason, DenyReason, LoginDenied, PasswordAuth, PasswordCheck,
+    VerifiedPassword, with_identity,
 };
 use zeroize::Zeroizing;
 
@@ -222,11 +223,7 @@ impl PasswordAuth {
         let app_name = self.app_name.clone();
         let candidate = Zeroizing::new(password.as_str().to_owned());
         let checked = tokio::task::spawn_blocking(move || {
-            let user = UserContext::default().with_username(username.as_str());
-            let user = match &app_name {
-                Some(app) => user.with_app_name(app),
-                None => user,
-            };
+            let user = with_identity(UserContext::default(), &username, app_name.as_deref());
             checker
                 .check_offline(&candidate, &user)
                 .err()

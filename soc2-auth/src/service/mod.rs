@@ -10,14 +10,14 @@ mod outcome;
 
 use std::sync::Arc;
 
-use crate::audit::user_event;
 use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction};
 use soc2_core::{Clock, Preset, RequestContext, UserId, truncate_to_micros};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
-use crate::password::{PasswordChecker, PasswordPolicy};
-use crate::{CredentialStore, LockoutPolicy, LockoutStore, PasswordHasher};
+use crate::audit::user_event;
+use crate::password::{PasswordChecker, PasswordPolicy, UserContext};
+use crate::{CredentialStore, LockoutPolicy, LockoutStore, PasswordHasher, Username};
 
 pub use error::AuthError;
 pub use outcome::{
@@ -116,5 +116,19 @@ impl PasswordAuth {
         context: &RequestContext,
     ) -> AuditEvent {
         user_event(action, outcome, actor, user, self.now(), context)
+    }
+}
+
+/// `profile` plus what passwords may never be built from besides it: the login name and the
+/// application's name.
+fn with_identity<'a>(
+    profile: UserContext<'a>,
+    username: &'a Username,
+    app_name: Option<&'a str>,
+) -> UserContext<'a> {
+    let profile = profile.with_username(username.as_str());
+    match app_name {
+        Some(app) => profile.with_app_name(app),
+        None => profile,
     }
 }
