@@ -16,7 +16,7 @@ use cedar_policy::{
 };
 use criterion::{Criterion, criterion_group};
 use soc2_audit::{AuditLog, AuditLogConfig, TracingSink};
-use soc2_core::{BoxError, SystemClock, UserId};
+use soc2_core::{BoxError, Clock, SystemClock, UserId};
 use soc2_rbac::{
     Authorizer, Decision, EntityProvider, MemoryRoleStore, PolicyStore, ResourceEntity,
     ResourceRef, RoleName, RoleStore, SodRules,
@@ -54,17 +54,18 @@ impl EntityProvider for OneChange {
 async fn store(users: usize, measured: UserId) -> MemoryRoleStore {
     let store = MemoryRoleStore::new();
     let none = SodRules::none();
+    let now = SystemClock.now();
     let roles: Vec<RoleName> = ROLES.iter().map(|r| RoleName::new(r).unwrap()).collect();
     for i in 0..users {
         let user = UserId::new_v7();
-        store.assign(user, &roles[i % 5], &none).await.unwrap();
+        store.assign(user, &roles[i % 5], &none, now).await.unwrap();
         store
-            .assign(user, &roles[(i + 1) % 5], &none)
+            .assign(user, &roles[(i + 1) % 5], &none, now)
             .await
             .unwrap();
     }
     for role in &roles {
-        store.assign(measured, role, &none).await.unwrap();
+        store.assign(measured, role, &none, now).await.unwrap();
     }
     store
 }

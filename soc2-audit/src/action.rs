@@ -62,6 +62,10 @@ sdk_actions! {
     PasswordFailed => "auth.password.failed", [Cc6_1, Cc7_2];
     /// A stored hash was upgraded to the current parameters or pepper at login.
     PasswordRehashed => "auth.password.rehashed", [Cc6_1];
+    /// A password reset was asked for (the event says whether a token was issued).
+    PasswordResetRequested => "auth.password.reset_requested", [Cc6_1];
+    /// A user set a new password with a reset token (or a token was refused).
+    PasswordReset => "auth.password.reset", [Cc6_1, Cc6_2];
     /// An account's administrative flags changed (disabled, must change password).
     AccountUpdated => "auth.account.updated", [Cc6_2];
     /// A client IP exceeded the failed-login rate and was throttled.
@@ -94,12 +98,26 @@ sdk_actions! {
     SodViolation => "rbac.sod.violation", [Cc6_3];
     /// The policy set was reloaded (or a reload was refused).
     PolicyReloaded => "rbac.policy.reloaded", [Cc8_1];
-    /// A just-in-time elevation was requested, approved, used or ended.
-    ElevationChanged => "rbac.elevation.changed", [Cc6_2, Cc6_3];
     /// An access-review decision was recorded.
     ReviewDecided => "rbac.review.decided", [Cc6_2, Cc6_3];
     /// Old audit events were purged under the retention policy.
     RetentionPurged => "audit.retention.purged", [Cc7_2];
+    /// A just-in-time role elevation was requested; it waits for a second person's approval.
+    ElevationRequested => "rbac.elevation.requested", [Cc6_2, Cc6_3];
+    /// A pending elevation was approved by a second person, or an approval was refused (the
+    /// approver is the elevated user or the requester).
+    ElevationApproved => "rbac.elevation.approved", [Cc6_2, Cc6_3];
+    /// A pending elevation was denied.
+    ElevationDenied => "rbac.elevation.denied", [Cc6_2, Cc6_3];
+    /// An elevation was revoked before it expired.
+    ElevationRevoked => "rbac.elevation.revoked", [Cc6_2, Cc6_3];
+    /// A break-glass elevation was granted without approval, or refused because the policy does
+    /// not allow break-glass grants; always worth a look (CC7.2).
+    ElevationBreakGlass => "rbac.elevation.break_glass", [Cc6_2, Cc6_3, Cc7_2];
+    /// An access-review campaign was started over a snapshot of role assignments.
+    ReviewStarted => "rbac.review.started", [Cc6_2, Cc6_3];
+    /// An access-review campaign was closed with every item decided.
+    ReviewClosed => "rbac.review.closed", [Cc6_2, Cc6_3];
 }
 
 /// Namespaces reserved for [`SdkAction`]s; host actions may not use them, so a host event can

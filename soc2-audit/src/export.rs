@@ -157,8 +157,10 @@ fn csv_row(stored: &StoredEvent) -> Result<Vec<String>, StoreError> {
     Ok(row.into_iter().map(neutralize_formula).collect())
 }
 
-/// Prefixes a cell a spreadsheet would evaluate (`= + - @`, tab, carriage return) with `'`.
-fn neutralize_formula(cell: String) -> String {
+/// Prefixes a cell a spreadsheet would evaluate (`= + - @`, tab, carriage return) with `'`
+/// (OWASP CSV injection); for every CSV the SDK writes.
+#[must_use]
+pub fn neutralize_formula(cell: String) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {

@@ -6,6 +6,7 @@ mod hash;
 mod lockout;
 pub mod login;
 pub mod mfa;
+pub mod passkey;
 pub mod password;
 mod seal;
 mod service;

@@ -2,83 +2,21 @@
 //! The login flow (`Authenticator`) on the memory stores: password, second factor, required
 //! password change, single-use expiring challenges, and the audit trail.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use soc2_audit::{Actor, AuditLog, AuditLogConfig, MemoryAuditStore};
-use soc2_auth::login::{Authenticator, LoginError, LoginOutcome, MfaMethod, MfaProof};
-use soc2_auth::mfa::{MemoryMfaStore, MfaAuth, TotpSettings};
-use soc2_auth::password::{PasswordChecker, PasswordPolicy, UserContext, ViolationCode};
-use soc2_auth::{
-    AuthError, ChangeReason, HashParams, MemoryCredentialStore, MemoryLockoutStore, PasswordAuth,
-    PasswordHasher, PublicDenial, Sealer,
+use common::login::{Fixture, PASSWORD, ctx, fixture};
+use soc2_audit::Actor;
+use soc2_auth::login::{
+    LoginError, LoginOutcome, MfaMethod, MfaPolicy, MfaProof, ResetOutcome, RoleLookup,
 };
-use soc2_core::{Clock, KeyId, KeyRing, ManualClock, Preset, RequestContext, UserId};
-use soc2_session::{Factor, MemorySessionStore, SessionManager, SessionPolicy};
-use time::macros::datetime;
-
-const PASSWORD: &str = "Gl4cier-Turbine-Sonnet";
-
-struct Fixture {
-    clock: Arc<ManualClock>,
-    audit_store: MemoryAuditStore,
-    audit: AuditLog,
-    passwords: PasswordAuth,
-    mfa: MfaAuth,
-    login: Authenticator,
-}
-
-fn fixture() -> Fixture {
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 09:00:10 UTC)));
-    let audit_store = MemoryAuditStore::new(&KeyRing::single(KeyId::new("a").unwrap(), [4; 32]));
-    let audit = AuditLog::start(Arc::new(audit_store.clone()), AuditLogConfig::default());
-    let lockouts = Arc::new(MemoryLockoutStore::new());
-    let mfa_store = Arc::new(MemoryMfaStore::new());
-    let passwords = PasswordAuth::new(
-        Arc::new(MemoryCredentialStore::new()),
-        lockouts.clone(),
-        PasswordHasher::new(HashParams::new(256, 1, 1).unwrap()).unwrap(),
-        audit.clone(),
-        clock.clone(),
-    )
-    .with_checker(PasswordChecker::new(PasswordPolicy::from_preset(
-        Preset::Pci4,
-    )));
-    let mfa = MfaAuth::new(
-        mfa_store.clone(),
-        lockouts,
-        Sealer::new(KeyRing::single(KeyId::new("s").unwrap(), [8; 32])),
-        TotpSettings::new("Acme"),
-        audit.clone(),
-        clock.clone(),
-    );
-    let sessions = SessionManager::new(
-        Arc::new(MemorySessionStore::new()),
-        SessionPolicy::from_preset(Preset::Soc2Strict),
-        clock.clone(),
-        audit.clone(),
-    );
-    let login = Authenticator::new(
-        passwords.clone(),
-        mfa.clone(),
-        sessions,
-        mfa_store,
-        audit.clone(),
-        clock.clone(),
-    );
-    Fixture {
-        clock,
-        audit_store,
-        audit,
-        passwords,
-        mfa,
-        login,
-    }
-}
-
-fn ctx() -> RequestContext {
-    RequestContext::new()
-}
+use soc2_auth::mfa::TotpSettings;
+use soc2_auth::password::{UserContext, ViolationCode};
+use soc2_auth::{AuthError, ChangeReason, PublicDenial};
+use soc2_core::{Clock, UserId};
+use soc2_session::Factor;
 
 impl Fixture {
     async fn user(&self, name: &str) -> UserId {
@@ -125,14 +63,6 @@ impl Fixture {
             }
             other => panic!("expected MFA, got {other:?}"),
         }
-    }
-
-    async fn count(&self, action: &str, reason: Option<&str>) -> usize {
-        soc2_testkit::audit::actions_and_reasons(&self.audit, &self.audit_store)
-            .await
-            .iter()
-            .filter(|(a, r)| a == action && (reason.is_none() || r.as_deref() == reason))
-            .count()
     }
 }
 
@@ -326,4 +256,269 @@ async fn a_required_password_change_comes_first_and_obeys_the_history() {
             .unwrap(),
         LoginOutcome::Authenticated { .. }
     ));
+}
+
+const NEW_PASSWORD: &str = "Velvet-Canyon-Orbit-31";
+
+impl Fixture {
+    async fn reset_token(&self, name: &str) -> String {
+        let ticket = self
+            .login
+            .request_password_reset(name, &ctx())
+            .await
+            .unwrap()
+            .expect("a ticket for a known account");
+        let token = ticket.token().expose_secret().clone();
+        assert!(
+            token.starts_with("soc2r_") && token.len() == 6 + 43,
+            "{token}"
+        );
+        assert!(!format!("{ticket:?}").contains(&token));
+        assert_eq!(
+            ticket.expires_at(),
+            self.clock.now() + Duration::from_secs(15 * 60)
+        );
+        token
+    }
+
+    async fn reset(&self, token: &str, password: &str) -> Result<ResetOutcome, LoginError> {
+        self.login
+            .reset_password(token, password, &UserContext::default(), &ctx())
+            .await
+    }
+}
+
+#[tokio::test]
+async fn a_reset_sets_the_password_revokes_sessions_and_is_single_use() {
+    let f = fixture();
+    let user = f.user("hal").await;
+    assert!(matches!(
+        f.login.login("hal", PASSWORD, &ctx()).await.unwrap(),
+        LoginOutcome::Authenticated { .. }
+    ));
+    let token = f.reset_token("HAL").await;
+    assert_eq!(
+        f.reset(&token, NEW_PASSWORD).await.unwrap(),
+        ResetOutcome::Reset(user)
+    );
+    assert_eq!(f.count("session.revoked", None).await, 1);
+    assert_eq!(f.count("auth.password.reset", None).await, 1);
+    denied(&f.login.login("hal", PASSWORD, &ctx()).await.unwrap());
+    assert!(matches!(
+        f.login.login("hal", NEW_PASSWORD, &ctx()).await.unwrap(),
+        LoginOutcome::Authenticated { .. }
+    ));
+    assert_eq!(
+        f.reset(&token, "Another-Fine-Passphrase-9").await.unwrap(),
+        ResetOutcome::InvalidToken
+    );
+}
+
+#[tokio::test]
+async fn a_reset_neither_skips_mfa_nor_clears_a_lockout() {
+    let f = fixture();
+    let user = f.user("ida").await;
+    f.with_totp(user).await;
+    let token = f.reset_token("ida").await;
+    assert_eq!(
+        f.reset(&token, NEW_PASSWORD).await.unwrap(),
+        ResetOutcome::Reset(user)
+    );
+    assert!(matches!(
+        f.login.login("ida", NEW_PASSWORD, &ctx()).await.unwrap(),
+        LoginOutcome::MfaRequired { .. }
+    ));
+
+    let locked = f.user("jon").await;
+    for _ in 0..10 {
+        f.login.login("jon", "wrong horse", &ctx()).await.unwrap();
+    }
+    assert!(
+        f.passwords
+            .lock_state(locked)
+            .await
+            .unwrap()
+            .is_some_and(|s| s.is_locked(f.clock.now()))
+    );
+    let token = f.reset_token("jon").await;
+    assert_eq!(
+        f.reset(&token, NEW_PASSWORD).await.unwrap(),
+        ResetOutcome::Reset(locked)
+    );
+    denied(&f.login.login("jon", NEW_PASSWORD, &ctx()).await.unwrap());
+    assert!(
+        f.passwords
+            .lock_state(locked)
+            .await
+            .unwrap()
+            .is_some_and(|s| s.is_locked(f.clock.now()))
+    );
+}
+
+#[tokio::test]
+async fn reset_tokens_expire_and_die_with_a_newer_token_or_a_password_change() {
+    let f = fixture();
+    let user = f.user("kit").await;
+    let expired = f.reset_token("kit").await;
+    f.clock.advance(Duration::from_secs(15 * 60));
+    assert_eq!(
+        f.reset(&expired, NEW_PASSWORD).await.unwrap(),
+        ResetOutcome::InvalidToken
+    );
+
+    let older = f.reset_token("kit").await;
+    let newer = f.reset_token("kit").await;
+    assert_eq!(
+        f.reset(&older, NEW_PASSWORD).await.unwrap(),
+        ResetOutcome::InvalidToken
+    );
+
+    f.passwords
+        .set_password(user, "Marble-Falcon-Drift-77", false, Actor::System, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.reset(&newer, NEW_PASSWORD).await.unwrap(),
+        ResetOutcome::InvalidToken
+    );
+    assert_eq!(
+        f.count("auth.password.reset", Some("password_changed"))
+            .await,
+        1
+    );
+    assert_eq!(
+        f.count("auth.password.reset", Some("unknown_token")).await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_reset_answers_alike_for_unknown_accounts_and_refuses_garbage() {
+    let f = fixture();
+    let user = f.user("lea").await;
+    for name in ["nobody", "", "\u{0}bad"] {
+        assert!(
+            f.login
+                .request_password_reset(name, &ctx())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    f.passwords
+        .set_disabled(user, true, Actor::System, &ctx())
+        .await
+        .unwrap();
+    assert!(
+        f.login
+            .request_password_reset("lea", &ctx())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        f.count("auth.password.reset_requested", Some("unknown_or_disabled"))
+            .await,
+        4
+    );
+    let huge = format!("soc2r_{}", "A".repeat(100_000));
+    for garbage in ["", "soc2r_", "soc2c_abc", huge.as_str()] {
+        assert_eq!(
+            f.reset(garbage, NEW_PASSWORD).await.unwrap(),
+            ResetOutcome::InvalidToken
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_reset_password_obeys_the_policy_and_history_and_spends_the_token() {
+    let f = fixture();
+    f.user("max").await;
+    let token = f.reset_token("max").await;
+    assert!(matches!(
+        f.reset(&token, PASSWORD).await,
+        Err(LoginError::Password(AuthError::Rejected(r))) if r.has(ViolationCode::Reused)
+    ));
+    assert_eq!(
+        f.reset(&token, NEW_PASSWORD).await.unwrap(),
+        ResetOutcome::InvalidToken
+    );
+    let token = f.reset_token("max").await;
+    assert!(matches!(
+        f.reset(&token, "short").await,
+        Err(LoginError::Password(AuthError::Rejected(r))) if r.has(ViolationCode::TooShort)
+    ));
+    assert!(matches!(
+        f.login.login("max", PASSWORD, &ctx()).await.unwrap(),
+        LoginOutcome::Authenticated { .. }
+    ));
+}
+
+/// Roles by user, as a host's role store would answer; `None` fails the lookup.
+#[derive(Debug, Default)]
+struct Roles(std::sync::Mutex<Option<std::collections::HashMap<UserId, Vec<String>>>>);
+
+#[async_trait::async_trait]
+impl RoleLookup for Roles {
+    async fn roles(&self, user: UserId) -> Result<Vec<String>, soc2_core::BoxError> {
+        let roles = self.0.lock().unwrap();
+        let roles = roles.as_ref().ok_or("role store down")?;
+        Ok(roles.get(&user).cloned().unwrap_or_default())
+    }
+}
+
+#[tokio::test]
+async fn mfa_by_role_grants_a_grace_period_then_only_enrolment() {
+    let f = fixture();
+    let roles = Arc::new(Roles::default());
+    let login = f.login.clone().with_mfa_policy(
+        MfaPolicy::for_roles(["admin"], roles.clone())
+            .with_grace_period(Duration::from_secs(7 * 86_400)),
+    );
+    let created = f.clock.now();
+    let admin = f.user("nia").await;
+    f.user("oli").await;
+    *roles.0.lock().unwrap() =
+        Some([(admin, vec!["engineer".to_owned(), "admin".to_owned()])].into());
+
+    let outcome = login.login("nia", PASSWORD, &ctx()).await.unwrap();
+    let LoginOutcome::EnrollmentDue {
+        deadline, session, ..
+    } = outcome
+    else {
+        panic!("expected a grace-period session, got {outcome:?}");
+    };
+    assert_eq!(deadline, created + Duration::from_secs(7 * 86_400));
+    assert_eq!(session.auth().factors, [Factor::Password]);
+    assert!(matches!(
+        login.login("oli", PASSWORD, &ctx()).await.unwrap(),
+        LoginOutcome::Authenticated { .. }
+    ));
+
+    f.clock.advance(Duration::from_secs(7 * 86_400));
+    assert!(matches!(
+        login.login("nia", PASSWORD, &ctx()).await.unwrap(),
+        LoginOutcome::EnrollmentRequired { .. }
+    ));
+    let (seed, _) = f.with_totp(admin).await;
+    assert!(!seed.is_empty());
+    assert!(matches!(
+        login.login("nia", PASSWORD, &ctx()).await.unwrap(),
+        LoginOutcome::MfaRequired { .. }
+    ));
+}
+
+#[tokio::test]
+async fn without_roles_the_login_fails_closed() {
+    let f = fixture();
+    let login = f
+        .login
+        .clone()
+        .with_mfa_policy(MfaPolicy::for_roles(["admin"], Arc::new(Roles::default())));
+    f.user("pam").await;
+    assert!(matches!(
+        login.login("pam", PASSWORD, &ctx()).await,
+        Err(LoginError::Roles(_))
+    ));
+    assert_eq!(f.count("auth.login.succeeded", None).await, 0);
 }

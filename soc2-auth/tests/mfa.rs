@@ -473,3 +473,70 @@ async fn rotating_the_sealing_key_reseals_in_batches_and_guards_retirement() {
         );
     }
 }
+
+/// A second instance over the same stores (its own cache of sealed seeds).
+impl Fixture {
+    fn other_instance(&self) -> MfaAuth {
+        MfaAuth::new(
+            self.store.clone(),
+            self.lockouts.clone(),
+            Sealer::new(KeyRing::single(KeyId::new("seal-1").unwrap(), [8; 32])),
+            self.settings.clone(),
+            self.audit.clone(),
+            self.clock.clone(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_factor_changed_on_another_instance_is_judged_by_the_stored_seed() {
+    let f = fixture();
+    let other = f.other_instance();
+    let (user, old_seed, _) = f.enrolled().await;
+    let verify = |mfa: &MfaAuth, code: String| {
+        let mfa = mfa.clone();
+        async move { mfa.verify_totp(user, &code, &ctx()).await.unwrap() }
+    };
+    assert_eq!(
+        verify(&f.mfa, f.code(&old_seed)).await,
+        MfaCheck::Accepted,
+        "cached now"
+    );
+
+    // Re-enrolled elsewhere: the cached (old) seed must neither refuse the new code nor
+    // accept the old one.
+    assert!(
+        other
+            .remove_totp(user, Actor::user(user), &ctx())
+            .await
+            .unwrap()
+    );
+    let enrollment = other.begin_totp(user, "alice@example.com").await.unwrap();
+    let new_seed = seed(&enrollment);
+    f.clock.advance(Duration::from_secs(30));
+    let confirmed = other
+        .confirm_totp(user, &f.code(&new_seed), &ctx())
+        .await
+        .unwrap();
+    assert!(confirmed.is_ok());
+    f.clock.advance(Duration::from_secs(30));
+    assert_eq!(
+        verify(&f.mfa, f.code(&old_seed)).await,
+        MfaCheck::Refused(MfaRefusal::Wrong)
+    );
+    f.clock.advance(Duration::from_secs(30));
+    assert_eq!(verify(&f.mfa, f.code(&new_seed)).await, MfaCheck::Accepted);
+
+    // Removed elsewhere: a code of the removed seed is refused as not enrolled.
+    assert!(
+        other
+            .remove_totp(user, Actor::user(user), &ctx())
+            .await
+            .unwrap()
+    );
+    f.clock.advance(Duration::from_secs(30));
+    assert_eq!(
+        verify(&f.mfa, f.code(&new_seed)).await,
+        MfaCheck::Refused(MfaRefusal::NotEnrolled)
+    );
+}

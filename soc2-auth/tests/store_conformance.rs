@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use soc2_auth::mfa::{MemoryMfaStore, MfaStore};
+use soc2_auth::passkey::{MemoryPasskeyStore, PasskeyStore};
 use soc2_auth::{CredentialStore, LockoutStore, MemoryCredentialStore, MemoryLockoutStore};
 use soc2_testkit::credential::CredentialBackend;
 use soc2_testkit::lockout::LockoutBackend;
 use soc2_testkit::mfa::MfaBackend;
+use soc2_testkit::passkey::PasskeyBackend;
 
 /// One process's memory: every handle is the same store.
 #[derive(Default)]
@@ -17,12 +19,20 @@ struct Memory {
     credentials: Arc<MemoryCredentialStore>,
     lockouts: Arc<MemoryLockoutStore>,
     mfa: Arc<MemoryMfaStore>,
+    passkeys: Arc<MemoryPasskeyStore>,
 }
 
 #[async_trait]
 impl MfaBackend for Memory {
     async fn open(&self) -> Arc<dyn MfaStore> {
         self.mfa.clone()
+    }
+}
+
+#[async_trait]
+impl PasskeyBackend for Memory {
+    async fn open(&self) -> Arc<dyn PasskeyStore> {
+        self.passkeys.clone()
     }
 }
 
@@ -44,3 +54,4 @@ soc2_testkit::credential_store_conformance!(Some(Memory::default()));
 soc2_testkit::lockout_store_conformance!(Some(Memory::default()));
 soc2_testkit::password_auth_conformance!(Some(Memory::default()));
 soc2_testkit::mfa_store_conformance!(Some(Memory::default()));
+soc2_testkit::passkey_store_conformance!(Some(Memory::default()));

@@ -56,6 +56,18 @@ uuid_id!(
     /// One audit event.
     EventId
 );
+uuid_id!(
+    /// One just-in-time role elevation (request, approval and grant).
+    ElevationId
+);
+uuid_id!(
+    /// An access-review campaign.
+    ReviewCampaignId
+);
+uuid_id!(
+    /// One item of an access-review campaign: one user's one role.
+    ReviewItemId
+);
 
 #[cfg(test)]
 mod tests {

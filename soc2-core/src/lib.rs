@@ -13,7 +13,7 @@ mod secret;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{MAX_REQUEST_ID_BYTES, MAX_USER_AGENT_BYTES, RequestContext};
 pub use error::{BoxError, StoreError};
-pub use id::{EventId, SessionId, UserId};
+pub use id::{ElevationId, EventId, ReviewCampaignId, ReviewItemId, SessionId, UserId};
 pub use keyring::{KEY_LEN, KeyId, KeyRing, KeyRingError};
 pub use micros::{from_unix_micros, truncate_to_micros, unix_micros};
 pub use preset::Preset;

@@ -89,8 +89,8 @@ pub enum AuthzError {
 /// Decides requests against the current policy set, with principals and roles from the
 /// [`RoleStore`] and resources from the host's [`EntityProvider`].
 ///
-/// Roles are read from the store on every request, with no cache: a revoked role stops working
-/// on the next request.
+/// Roles are read from the store on every request, with no cache, at the clock's current
+/// instant: a revoked role or an expired elevation stops working on the next request.
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     policies: Arc<PolicyStore>,
@@ -180,13 +180,14 @@ impl Authorizer {
         let action_uid = &action_entry.uid;
         let resource_uid = slice::resource_uid(snapshot, resource)?;
         let principal_uid = slice::user_uid(snapshot, principal);
-        let principal_roles = self.roles.user_roles(principal).await?;
+        let now = self.clock.now();
+        let principal_roles = self.roles.user_roles(principal, now).await?;
         let resource_data = if resource_uid.type_name() == &snapshot.user_type {
             let user = resource
                 .id()
                 .parse()
                 .map_err(|_| AuthzError::ResourceNotFound)?;
-            ResourceData::User(self.roles.user_roles(user).await?)
+            ResourceData::User(self.roles.user_roles(user, now).await?)
         } else {
             let entity = self
                 .resources

@@ -1,6 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 mod authorizer;
+mod bundle;
+mod elevation;
+mod elevation_policy;
+mod elevations;
 mod entity;
 mod error;
 mod hierarchy;
@@ -8,6 +12,8 @@ mod load;
 mod location;
 mod memory;
 mod policy_store;
+pub mod policy_test;
+pub mod review;
 mod role;
 mod roles;
 mod slice;
@@ -16,6 +22,9 @@ mod sod;
 mod store;
 
 pub use authorizer::{Authorizer, AuthzError, Decision, EvaluationError};
+pub use elevation::{Elevation, ElevationChange, ElevationStatus, ElevationUpdate};
+pub use elevation_policy::{DEFAULT_MAX_ELEVATION, ElevationPolicy, ElevationPolicyError};
+pub use elevations::{ElevationError, ElevationManager};
 pub use entity::{AttrValue, EntityProvider, ResourceEntity, ResourceRef};
 pub use error::{PolicyError, Problem, ProblemKind};
 pub use load::{MAX_FILE_BYTES, MAX_FILES, MAX_POLICIES, SOD_FILE};

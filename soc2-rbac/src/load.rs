@@ -153,7 +153,7 @@ fn read_sources(dir: &Path, problems: &mut Vec<Problem>) -> Vec<Source> {
     }
     paths
         .into_iter()
-        .filter_map(|(name, path)| match read_bounded(&path) {
+        .filter_map(|(name, path)| match read_bounded(&path, MAX_FILE_BYTES) {
             Ok(text) => Some(Source { path, name, text }),
             Err((kind, message)) => {
                 problems.push(Problem::new(&path, None, kind, message));
@@ -163,17 +163,15 @@ fn read_sources(dir: &Path, problems: &mut Vec<Problem>) -> Vec<Source> {
         .collect()
 }
 
-fn read_bounded(path: &Path) -> Result<String, (ProblemKind, String)> {
+/// Reads a UTF-8 file of at most `limit` bytes.
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<String, (ProblemKind, String)> {
     let io = |error: std::io::Error| (ProblemKind::Io, format!("cannot read the file: {error}"));
     let mut bytes = Vec::new();
     fs::File::open(path)
-        .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .and_then(|file| file.take(limit + 1).read_to_end(&mut bytes))
         .map_err(io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err((
-            ProblemKind::TooLarge,
-            format!("larger than {MAX_FILE_BYTES} bytes"),
-        ));
+    if bytes.len() as u64 > limit {
+        return Err((ProblemKind::TooLarge, format!("larger than {limit} bytes")));
     }
     String::from_utf8(bytes).map_err(|error| {
         (

@@ -4,19 +4,69 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
-use soc2_core::{StoreError, UserId};
+use soc2_core::{ElevationId, StoreError, UserId};
+use time::OffsetDateTime;
 
 use crate::hierarchy::{Parents, closure, effective, would_cycle};
-use crate::{Assignment, RoleName, RoleNode, RoleStore, SodRules, UserRoles};
+use crate::{
+    Assignment, Elevation, ElevationChange, ElevationStatus, ElevationUpdate, RoleName, RoleNode,
+    RoleStore, SodConflict, SodRules, UserRoles,
+};
 
 #[derive(Debug, Default)]
 struct Roles {
     assigned: BTreeMap<UserId, BTreeSet<RoleName>>,
     holders: BTreeMap<RoleName, BTreeSet<UserId>>,
     parents: Parents,
+    elevations: BTreeMap<ElevationId, Elevation>,
+    elevations_of: BTreeMap<UserId, BTreeSet<ElevationId>>,
 }
 
-/// Assignments and hierarchy in maps behind one lock; clones share them. Lost on restart.
+impl Roles {
+    /// `user`'s elevations, in id order.
+    fn elevations_of(&self, user: UserId) -> impl Iterator<Item = &Elevation> {
+        self.elevations_of
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.elevations.get(id))
+    }
+
+    /// The roles `user` is a direct member of at `at`: assigned, and elevated only; sorted.
+    fn direct(&self, user: UserId, at: OffsetDateTime) -> (Vec<RoleName>, Vec<RoleName>) {
+        let assigned = self.assigned.get(&user);
+        let mut elevated: Vec<RoleName> = self
+            .elevations_of(user)
+            .filter(|elevation| {
+                elevation.is_active(at)
+                    && !assigned.is_some_and(|held| held.contains(&elevation.role))
+            })
+            .map(|elevation| elevation.role.clone())
+            .collect();
+        elevated.sort_unstable();
+        elevated.dedup();
+        (assigned.into_iter().flatten().cloned().collect(), elevated)
+    }
+
+    /// The first rule `user` would violate at `at` when also holding `role`.
+    fn conflict(
+        &self,
+        user: UserId,
+        role: &RoleName,
+        rules: &SodRules,
+        at: OffsetDateTime,
+    ) -> Option<SodConflict> {
+        let (assigned, elevated) = self.direct(user, at);
+        let after = effective(
+            assigned.iter().chain(&elevated).chain([role]),
+            &self.parents,
+        );
+        rules.conflicts(&after).into_iter().next()
+    }
+}
+
+/// Assignments, hierarchy and elevations in maps behind one lock; clones share them. Lost on
+/// restart.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryRoleStore {
     roles: Arc<RwLock<Roles>>,
@@ -40,14 +90,13 @@ impl MemoryRoleStore {
 
 #[async_trait]
 impl RoleStore for MemoryRoleStore {
-    async fn user_roles(&self, user: UserId) -> Result<UserRoles, StoreError> {
+    async fn user_roles(&self, user: UserId, at: OffsetDateTime) -> Result<UserRoles, StoreError> {
         let roles = self.read();
-        let Some(assigned) = roles.assigned.get(&user) else {
-            return Ok(UserRoles::default());
-        };
+        let (assigned, elevated) = roles.direct(user, at);
         Ok(UserRoles {
-            assigned: assigned.iter().cloned().collect(),
-            closure: closure(assigned, &roles.parents),
+            closure: closure(assigned.iter().chain(&elevated), &roles.parents),
+            assigned,
+            elevated,
         })
     }
 
@@ -56,14 +105,17 @@ impl RoleStore for MemoryRoleStore {
         user: UserId,
         role: &RoleName,
         rules: &SodRules,
+        at: OffsetDateTime,
     ) -> Result<Assignment, StoreError> {
         let mut roles = self.write();
-        let held = roles.assigned.get(&user);
-        if held.is_some_and(|held| held.contains(role)) {
+        if roles
+            .assigned
+            .get(&user)
+            .is_some_and(|held| held.contains(role))
+        {
             return Ok(Assignment::AlreadyHeld);
         }
-        let after = effective(held.into_iter().flatten().chain([role]), &roles.parents);
-        if let Some(conflict) = rules.conflicts(&after).into_iter().next() {
+        if let Some(conflict) = roles.conflict(user, role, rules, at) {
             return Ok(Assignment::Refused(conflict));
         }
         roles.assigned.entry(user).or_default().insert(role.clone());
@@ -146,5 +198,88 @@ impl RoleStore for MemoryRoleStore {
             .take(limit)
             .map(|(user, held)| (*user, held.iter().cloned().collect()))
             .collect())
+    }
+
+    async fn add_elevation(
+        &self,
+        elevation: &Elevation,
+        rules: &SodRules,
+    ) -> Result<Assignment, StoreError> {
+        let mut roles = self.write();
+        if roles.elevations.contains_key(&elevation.id) {
+            return Err(StoreError::Conflict(format!(
+                "elevation {} already exists",
+                elevation.id
+            )));
+        }
+        let user = elevation.user;
+        if roles
+            .assigned
+            .get(&user)
+            .is_some_and(|held| held.contains(&elevation.role))
+        {
+            return Ok(Assignment::AlreadyHeld);
+        }
+        if let Some(conflict) = roles.conflict(user, &elevation.role, rules, elevation.requested_at)
+        {
+            return Ok(Assignment::Refused(conflict));
+        }
+        roles.elevations.insert(elevation.id, elevation.clone());
+        roles
+            .elevations_of
+            .entry(user)
+            .or_default()
+            .insert(elevation.id);
+        Ok(Assignment::Granted)
+    }
+
+    async fn elevation(&self, id: ElevationId) -> Result<Option<Elevation>, StoreError> {
+        Ok(self.read().elevations.get(&id).cloned())
+    }
+
+    async fn change_elevation(
+        &self,
+        id: ElevationId,
+        change: ElevationChange<'_>,
+        at: OffsetDateTime,
+    ) -> Result<ElevationUpdate, StoreError> {
+        let mut roles = self.write();
+        let Some(current) = roles.elevations.get(&id).cloned() else {
+            return Ok(ElevationUpdate::NotFound);
+        };
+        if current.status_at(at) != change.requires() {
+            return Ok(ElevationUpdate::Stale(current));
+        }
+        if let ElevationChange::Approve { rules, .. } = change
+            && let Some(conflict) = roles.conflict(current.user, &current.role, rules, at)
+        {
+            return Ok(ElevationUpdate::Refused {
+                elevation: current,
+                conflict,
+            });
+        }
+        let changed = change.apply(&current, at);
+        roles.elevations.insert(id, changed.clone());
+        Ok(ElevationUpdate::Applied(changed))
+    }
+
+    async fn open_elevations(
+        &self,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Elevation>, StoreError> {
+        let roles = self.read();
+        let mut open: Vec<Elevation> = roles
+            .elevations_of(user)
+            .filter(|elevation| {
+                matches!(
+                    elevation.status_at(at),
+                    ElevationStatus::Pending | ElevationStatus::Approved
+                )
+            })
+            .cloned()
+            .collect();
+        open.sort_by_key(|elevation| (elevation.requested_at, elevation.id));
+        Ok(open)
     }
 }

@@ -16,7 +16,7 @@ const SCAN_PAGE: usize = 1000;
 #[non_exhaustive]
 pub enum RoleError {
     /// The grant would violate a segregation-of-duties rule (named in the error).
-    #[error("segregation of duties: rule `{}` forbids holding {}", .0.rule, role_list(&.0.roles))]
+    #[error("segregation of duties: {0}")]
     SodConflict(SodConflict),
     /// The role store failed.
     #[error("role store failed")]
@@ -24,14 +24,6 @@ pub enum RoleError {
     /// The change could not be audited, so it was not made (fail closed).
     #[error("role change not audited: {0}")]
     Audit(#[from] AuditError),
-}
-
-fn role_list(roles: &[RoleName]) -> String {
-    roles
-        .iter()
-        .map(RoleName::as_str)
-        .collect::<Vec<_>>()
-        .join(" + ")
 }
 
 /// A user whose current roles violate a segregation-of-duties rule.
@@ -83,7 +75,8 @@ impl RoleManager {
     ) -> Result<bool, RoleError> {
         let permit = self.audit.reserve()?;
         let snapshot = self.policies.snapshot();
-        match self.store.assign(user, role, snapshot.sod()).await? {
+        let now = self.clock.now();
+        match self.store.assign(user, role, snapshot.sod(), now).await? {
             Assignment::Granted => {
                 permit.record(self.event(SdkAction::RoleGranted, Outcome::Success, by, user, role));
                 Ok(true)

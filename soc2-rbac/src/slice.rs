@@ -140,8 +140,7 @@ fn validated(snapshot: &PolicySnapshot, entity: Entity) -> Result<Entity, AuthzE
 
 fn user_entity(snapshot: &PolicySnapshot, uid: &EntityUid, roles: &UserRoles) -> Entity {
     let parents = roles
-        .assigned
-        .iter()
+        .direct()
         .map(|role| role_uid(snapshot, role))
         .collect();
     Entity::new_no_attrs(uid.clone(), parents)
@@ -222,7 +221,8 @@ mod tests {
         let user = UserId::new_v7();
         let principal = user_uid(&snapshot, user);
         let roles = UserRoles {
-            assigned: vec![role("approver"), role("oncall")],
+            assigned: vec![role("approver")],
+            elevated: vec![role("oncall")],
             closure: vec![
                 RoleNode {
                     role: role("approver"),

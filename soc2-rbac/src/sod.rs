@@ -5,13 +5,14 @@
 //! user may hold `n` or more roles of the set, counting inherited roles (SSD with hierarchies).
 
 use std::collections::{BTreeSet, HashSet};
+use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::role::is_identifier;
-use crate::{Location, Problem, ProblemKind, RoleName};
+use crate::{Location, PolicyError, Problem, ProblemKind, RoleName, SOD_FILE};
 
 /// The cardinality of a rule that does not set one: holding any two roles of the set conflicts
 /// (the common "mutually exclusive roles" case of ANSI/INCITS 359-2004, section 6.3.1).
@@ -77,6 +78,20 @@ pub struct SodConflict {
     pub roles: Vec<RoleName>,
 }
 
+impl fmt::Display for SodConflict {
+    /// `rule `admin-auditor` forbids holding admin + auditor`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rule `{}` forbids holding ", self.rule)?;
+        for (i, role) in self.roles.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" + ")?;
+            }
+            f.write_str(role.as_str())?;
+        }
+        Ok(())
+    }
+}
+
 /// Every segregation-of-duties rule of a policy directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SodRules {
@@ -124,6 +139,15 @@ impl SodRules {
                 })
             })
             .collect()
+    }
+
+    /// Parses rules in the form of `sod.toml`, for hosts and tests that keep them elsewhere
+    /// than a policy directory.
+    ///
+    /// # Errors
+    /// [`PolicyError`] listing every malformed rule, located in `sod.toml`.
+    pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
+        Self::parse(Path::new(SOD_FILE), text).map_err(PolicyError::new)
     }
 
     /// Parses `sod.toml` (`file` names it in problems).
@@ -278,5 +302,27 @@ mod tests {
     #[test]
     fn an_empty_file_has_no_rules() {
         assert_eq!(parse("").unwrap(), SodRules::none());
+    }
+
+    #[test]
+    fn rules_parse_from_text_with_problems_in_sod_toml() {
+        let rules =
+            SodRules::from_toml("[[rule]]\nname = \"x\"\nroles = [\"a\", \"b\"]\n").unwrap();
+        assert_eq!(rules.rules()[0].name(), "x");
+        let error = SodRules::from_toml("[[rule]]\nname = \"x\"\n").unwrap_err();
+        assert_eq!(error.problems()[0].file(), Path::new("sod.toml"));
+        assert_eq!(error.problems()[0].kind(), ProblemKind::Sod);
+    }
+
+    #[test]
+    fn conflicts_display_their_rule_and_roles() {
+        let conflict = SodConflict {
+            rule: "admin-auditor".into(),
+            roles: roles(&["admin", "auditor"]).into_iter().collect(),
+        };
+        assert_eq!(
+            conflict.to_string(),
+            "rule `admin-auditor` forbids holding admin + auditor"
+        );
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use common::{fixture, role, user};
 use serde_json::json;
 use soc2_audit::Actor;
-use soc2_core::UserId;
+use soc2_core::{Clock, UserId};
 use soc2_rbac::{AttrValue, AuthzError, ResourceEntity, ResourceRef, RoleStore};
 
 fn change(requester: UserId, status: &str) -> ResourceEntity {
@@ -340,7 +340,7 @@ async fn the_principal_never_comes_from_the_request() {
     );
     assert!(
         f.roles
-            .user_roles(stranger)
+            .user_roles(stranger, f.clock.now())
             .await
             .unwrap()
             .assigned

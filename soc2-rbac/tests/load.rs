@@ -51,6 +51,7 @@ fn the_example_directory_loads_with_readable_policy_ids() {
         snapshot.policy_ids(),
         [
             "admin.admins-manage-users",
+            "admin.admins-reload-policies",
             "admin.self-administration-forbidden",
             "audit.auditors-read",
             "changes.approve-own-forbidden",
@@ -66,6 +67,7 @@ fn the_example_directory_loads_with_readable_policy_ids() {
             "deploy_change",
             "manage_users",
             "read_audit",
+            "reload_policies",
             "request_change"
         ]
     );
@@ -74,7 +76,7 @@ fn the_example_directory_loads_with_readable_policy_ids() {
         rules,
         ["admin-auditor", "approver-auditor", "admin-approver"]
     );
-    assert_eq!(snapshot.cedar_policies().num_of_policies(), 7);
+    assert_eq!(snapshot.cedar_policies().num_of_policies(), 8);
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! `soc2ctl audit …`: verify, export, head, keygen.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
@@ -11,17 +10,17 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use crate::Failure;
-use crate::database::{audit_store, read_only_keys, store_failure};
+use crate::database::{self, read_only_keys, store_failure};
 use crate::keys::{KeySource, generate};
+use crate::target::DatabaseArgs;
+use crate::{Failure, output};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
     /// Verify the hash chain: exit 0 when intact, 1 with the first bad seq when not.
     Verify {
-        /// `sqlite://path.db` or `postgres://user@host/db`.
-        #[arg(long, env = "DATABASE_URL")]
-        database_url: String,
+        #[command(flatten)]
+        target: DatabaseArgs,
         #[command(flatten)]
         keys: KeySource,
         /// First sequence number to check (default: the start of the log).
@@ -37,9 +36,8 @@ pub(crate) enum AuditCommand {
     },
     /// Export the events of a time range for auditors.
     Export {
-        /// `sqlite://path.db` or `postgres://user@host/db`.
-        #[arg(long, env = "DATABASE_URL")]
-        database_url: String,
+        #[command(flatten)]
+        target: DatabaseArgs,
         /// Start, inclusive: RFC 3339 (`2026-10-01T00:00:00Z`) or a UTC date (`2026-10-01`).
         #[arg(long, value_parser = parse_time)]
         from: OffsetDateTime,
@@ -56,9 +54,8 @@ pub(crate) enum AuditCommand {
     /// Delete events older than the retention period, up to a signed anchor (the rest still
     /// verifies); the purge itself is logged as `audit.retention.purged`.
     Purge {
-        /// `sqlite://path.db` or `postgres://user@host/db`.
-        #[arg(long, env = "DATABASE_URL")]
-        database_url: String,
+        #[command(flatten)]
+        target: DatabaseArgs,
         #[command(flatten)]
         keys: KeySource,
         /// Keep this many days of events (at least 1; SOC 2 Type II evidence usually needs 365+).
@@ -67,9 +64,8 @@ pub(crate) enum AuditCommand {
     },
     /// Print the signed head checkpoint as JSON, to keep outside the database.
     Head {
-        /// `sqlite://path.db` or `postgres://user@host/db`.
-        #[arg(long, env = "DATABASE_URL")]
-        database_url: String,
+        #[command(flatten)]
+        target: DatabaseArgs,
     },
     /// Print a new random audit key as an `id=base64key` line for a keys file.
     Keygen {
@@ -90,13 +86,14 @@ pub(crate) enum Format {
 pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
     match command {
         AuditCommand::Verify {
-            database_url,
+            target,
             keys,
             from_seq,
             to_seq,
             expected_head,
         } => {
-            let keys = keys.load()?;
+            let target = target.resolve()?;
+            let keys = keys.load(&target)?;
             let mut request = match (from_seq, to_seq) {
                 (None, None) => VerifyRequest::all(),
                 (from, to) => VerifyRequest::seqs(from.unwrap_or(1)..=to.unwrap_or(u64::MAX)),
@@ -104,7 +101,7 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
             if let Some(path) = expected_head {
                 request = request.with_expected_head(read_checkpoint(&path)?);
             }
-            let store = audit_store(&database_url, &keys).await?;
+            let store = database::open(&target.url, &keys).await?.audit;
             match verify(store.as_ref(), &keys, &request).await {
                 Ok(verified) => {
                     println!(
@@ -114,14 +111,14 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
                     Ok(())
                 }
                 Err(error) => Err(verify_failure(
-                    &database_url,
+                    &target.url,
                     error,
                     "audit chain does not verify",
                 )),
             }
         }
         AuditCommand::Export {
-            database_url,
+            target,
             from,
             to,
             format,
@@ -130,19 +127,13 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
             if from >= to {
                 return Err(Failure::config("--from must be before --to"));
             }
-            let store = audit_store(&database_url, &read_only_keys()?).await?;
+            let target = target.resolve()?;
+            let store = database::open(&target.url, &read_only_keys()?).await?.audit;
             let format = match format {
                 Format::Jsonl => ExportFormat::JsonLines,
                 Format::Csv => ExportFormat::Csv,
             };
-            let mut out: Box<dyn Write + Send> = match &output {
-                Some(path) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path).map_err(|e| {
-                        Failure::config(format!("cannot create {}: {e}", path.display()))
-                    })?,
-                )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-            };
+            let mut out = output::open(output.as_deref())?;
             let written = export(
                 store.as_ref(),
                 &TimeRange::new(from, to),
@@ -151,19 +142,20 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
             )
             .await
             .map_err(|error| match error {
-                soc2_audit::ExportError::Store(error) => store_failure(&database_url, &error),
+                soc2_audit::ExportError::Store(error) => store_failure(&target.url, &error),
                 other => Failure::config(other.to_string()),
             })?;
             eprintln!("exported {written} events");
             Ok(())
         }
         AuditCommand::Purge {
-            database_url,
+            target,
             keys,
             older_than_days,
         } => {
-            let keys = keys.load()?;
-            let store = audit_store(&database_url, &keys).await?;
+            let target = target.resolve()?;
+            let keys = keys.load(&target)?;
+            let store = database::open(&target.url, &keys).await?.audit;
             let now = OffsetDateTime::now_utc();
             let cutoff = now - time::Duration::days(i64::from(older_than_days));
             match purge_before(store.as_ref(), &keys, cutoff, now).await {
@@ -175,18 +167,19 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
                     Ok(())
                 }
                 Err(error) => Err(verify_failure(
-                    &database_url,
+                    &target.url,
                     error,
                     "refusing to purge, the audit chain does not verify",
                 )),
             }
         }
-        AuditCommand::Head { database_url } => {
-            let store = audit_store(&database_url, &read_only_keys()?).await?;
+        AuditCommand::Head { target } => {
+            let target = target.resolve()?;
+            let store = database::open(&target.url, &read_only_keys()?).await?.audit;
             let head = store
                 .head()
                 .await
-                .map_err(|e| store_failure(&database_url, &e))?;
+                .map_err(|e| store_failure(&target.url, &e))?;
             match head {
                 Some(head) => {
                     println!(
@@ -210,15 +203,12 @@ pub(crate) async fn run(command: AuditCommand) -> Result<(), Failure> {
 /// A verification error as an exit code (1 for a broken chain, 2 otherwise) and message.
 fn verify_failure(database_url: &str, error: VerifyError, what: &str) -> Failure {
     match error {
-        VerifyError::Violation(violation) => Failure {
-            code: 1,
-            message: format!(
-                "{what}: first bad seq {}: {} ({})",
-                violation.seq,
-                violation.kind.name(),
-                violation.detail
-            ),
-        },
+        VerifyError::Violation(violation) => Failure::failed(format!(
+            "{what}: first bad seq {}: {} ({})",
+            violation.seq,
+            violation.kind.name(),
+            violation.detail
+        )),
         VerifyError::Store(error) => store_failure(database_url, &error),
         other => Failure::config(other.to_string()),
     }

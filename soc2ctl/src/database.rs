@@ -4,7 +4,11 @@ use std::error::Error;
 use std::sync::Arc;
 
 use soc2_audit::AuditStore;
+use soc2_auth::{CredentialStore, LockoutStore};
 use soc2_core::{KeyRing, StoreError};
+use soc2_rbac::RoleStore;
+use soc2_rbac::review::ReviewStore;
+use soc2_session::SessionStore;
 use soc2_sqlx::{postgres, sqlite};
 
 use crate::Failure;
@@ -27,25 +31,51 @@ fn backend(url: &str) -> Result<Backend, Failure> {
     }
 }
 
-/// Opens the audit store of an existing database.
-pub(crate) async fn audit_store(url: &str, keys: &KeyRing) -> Result<Arc<dyn AuditStore>, Failure> {
+/// The soc2-rs stores of one existing database, on one pool.
+#[derive(Debug)]
+pub(crate) struct Stores {
+    pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) credentials: Arc<dyn CredentialStore>,
+    pub(crate) lockouts: Arc<dyn LockoutStore>,
+    pub(crate) sessions: Arc<dyn SessionStore>,
+    pub(crate) roles: Arc<dyn RoleStore>,
+    pub(crate) reviews: Arc<dyn ReviewStore>,
+}
+
+/// Opens the stores of an existing database (a missing SQLite file is an error, never created
+/// empty); audit appends are signed with `keys`.
+pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, Failure> {
     Ok(match backend(url)? {
         Backend::Sqlite => {
             let pool = sqlite::connect_existing(url)
                 .await
                 .map_err(|e| store_failure(url, &e))?;
-            Arc::new(sqlite::SqliteAuditStore::new(pool, keys))
+            Stores {
+                audit: Arc::new(sqlite::SqliteAuditStore::new(pool.clone(), keys)),
+                credentials: Arc::new(sqlite::SqliteCredentialStore::new(pool.clone())),
+                lockouts: Arc::new(sqlite::SqliteLockoutStore::new(pool.clone())),
+                sessions: Arc::new(sqlite::SqliteSessionStore::new(pool.clone())),
+                roles: Arc::new(sqlite::SqliteRoleStore::new(pool.clone())),
+                reviews: Arc::new(sqlite::SqliteReviewStore::new(pool)),
+            }
         }
         Backend::Postgres => {
             let pool = postgres::connect(url)
                 .await
                 .map_err(|e| store_failure(url, &e))?;
-            Arc::new(postgres::PgAuditStore::new(pool, keys))
+            Stores {
+                audit: Arc::new(postgres::PgAuditStore::new(pool.clone(), keys)),
+                credentials: Arc::new(postgres::PgCredentialStore::new(pool.clone())),
+                lockouts: Arc::new(postgres::PgLockoutStore::new(pool.clone())),
+                sessions: Arc::new(postgres::PgSessionStore::new(pool.clone())),
+                roles: Arc::new(postgres::PgRoleStore::new(pool.clone())),
+                reviews: Arc::new(postgres::PgReviewStore::new(pool)),
+            }
         }
     })
 }
 
-/// A throwaway key ring for commands that only read (export, head): stores need a ring to
+/// A throwaway key ring for commands that only read (export, head, review report): stores need a ring to
 /// append, which these commands never do, and reading needs no key.
 pub(crate) fn read_only_keys() -> Result<KeyRing, Failure> {
     let id = soc2_core::KeyId::new("read-only").map_err(|e| Failure::config(e.to_string()))?;

@@ -9,7 +9,9 @@ macro_rules! sql_mfa_store {
     ($(#[$doc:meta])* $store:ident, $pool:ty) => {
         mod mfa_store {
         use async_trait::async_trait;
-        use soc2_auth::mfa::{Ceremony, MfaStore, RecoveryDigest, TotpRecord, sealed_prefix};
+        use soc2_auth::mfa::{
+            Ceremony, MfaStore, PASSWORD_RESET, RecoveryDigest, TotpRecord, sealed_prefix,
+        };
         use soc2_core::{KeyId, StoreError, UserId, unix_micros};
         use time::OffsetDateTime;
 
@@ -55,17 +57,19 @@ macro_rules! sql_mfa_store {
             async fn accept_totp_step(
                 &self,
                 user: UserId,
+                sealed: &str,
                 step: u64,
                 confirm: bool,
             ) -> Result<bool, StoreError> {
                 let done = sqlx::query(concat!(
                     "UPDATE soc2_totp SET last_step = $2, confirmed = TRUE",
-                    " WHERE user_id = $1 AND confirmed = $3",
+                    " WHERE user_id = $1 AND confirmed = $3 AND sealed_secret = $4",
                     " AND (last_step IS NULL OR last_step < $2)"
                 ))
                 .bind(user.to_string())
                 .bind(db_step(step)?)
                 .bind(!confirm)
+                .bind(sealed)
                 .execute(&self.pool)
                 .await
                 .map_err(store_error)?;
@@ -132,6 +136,28 @@ macro_rules! sql_mfa_store {
                 sqlx::query(concat!(
                     "INSERT INTO soc2_ceremonies (digest, kind, user_id, payload, expires_at_us)",
                     " VALUES ($1, $2, $3, $4, $5)"
+                ))
+                .bind(ceremony.digest.as_slice())
+                .bind(ceremony.kind.as_str())
+                .bind(ceremony.user_id.to_string())
+                .bind(ceremony.payload.as_str())
+                .bind(unix_micros(ceremony.expires_at))
+                .execute(&self.pool)
+                .await
+                .map_err(store_error)?;
+                Ok(())
+            }
+
+            async fn put_password_reset(&self, ceremony: &Ceremony) -> Result<(), StoreError> {
+                if ceremony.kind != PASSWORD_RESET {
+                    return Err(StoreError::Conflict("not a password-reset ceremony".into()));
+                }
+                sqlx::query(concat!(
+                    "INSERT INTO soc2_ceremonies (digest, kind, user_id, payload, expires_at_us)",
+                    " VALUES ($1, $2, $3, $4, $5)",
+                    " ON CONFLICT (user_id) WHERE kind = 'password_reset' DO UPDATE SET",
+                    " digest = excluded.digest, payload = excluded.payload,",
+                    " expires_at_us = excluded.expires_at_us"
                 ))
                 .bind(ceremony.digest.as_slice())
                 .bind(ceremony.kind.as_str())

@@ -55,6 +55,30 @@ macro_rules! embedded_migrations {
                 name: "ceremonies",
                 sql: include_str!(concat!("../../migrations/", $dir, "/0007_ceremonies.sql")),
             },
+            Migration {
+                version: 8,
+                name: "passkeys",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0008_passkeys.sql")),
+            },
+            Migration {
+                version: 9,
+                name: "roles",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0009_roles.sql")),
+            },
+            Migration {
+                version: 10,
+                name: "reviews",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0010_reviews.sql")),
+            },
+            Migration {
+                version: 11,
+                name: "password_resets",
+                sql: include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0011_password_resets.sql"
+                )),
+            },
         ];
     };
 }

@@ -28,7 +28,11 @@ macro_rules! migrates_once {
                 (4, "credentials".to_owned()),
                 (5, "lockout".to_owned()),
                 (6, "mfa".to_owned()),
-                (7, "ceremonies".to_owned())
+                (7, "ceremonies".to_owned()),
+                (8, "passkeys".to_owned()),
+                (9, "roles".to_owned()),
+                (10, "reviews".to_owned()),
+                (11, "password_resets".to_owned())
             ]
         );
     }};

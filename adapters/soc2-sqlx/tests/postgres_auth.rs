@@ -11,3 +11,4 @@ soc2_testkit::credential_store_conformance!(SqlBackend::postgres(module_path!())
 soc2_testkit::lockout_store_conformance!(SqlBackend::postgres(module_path!()).await);
 soc2_testkit::password_auth_conformance!(SqlBackend::postgres(module_path!()).await);
 soc2_testkit::mfa_store_conformance!(SqlBackend::postgres(module_path!()).await);
+soc2_testkit::passkey_store_conformance!(SqlBackend::postgres(module_path!()).await);

@@ -10,3 +10,4 @@ soc2_testkit::credential_store_conformance!(SqlBackend::sqlite().await);
 soc2_testkit::lockout_store_conformance!(SqlBackend::sqlite().await);
 soc2_testkit::password_auth_conformance!(SqlBackend::sqlite().await);
 soc2_testkit::mfa_store_conformance!(SqlBackend::sqlite().await);
+soc2_testkit::passkey_store_conformance!(SqlBackend::sqlite().await);

@@ -6,16 +6,19 @@ use std::sync::Arc;
 
 use axum::Router;
 use soc2_audit::{AuditError, AuditLog, AuditLogConfig, AuditSink, AuditStore};
-use soc2_auth::login::Authenticator;
+use soc2_auth::login::{Authenticator, MfaPolicy, MfaRequirement};
 use soc2_auth::mfa::{MfaAuth, TotpSettings};
 use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
 use soc2_core::{Clock, KeyRing, SecretString};
+use soc2_rbac::{Authorizer, PolicyStore, RoleManager, RoleName, RoleStore};
 use soc2_session::SessionManager;
 use soc2_tower::{AllowedOrigins, SessionCookie, SessionLayer, TrustedProxies};
 use tokio::net::TcpListener;
 
+use crate::changes::{ChangeStore, Resources};
 use crate::database::{self, Backend};
+use crate::rbac::HeldRoles;
 use crate::{Config, ConfigError, StartError, bootstrap, keys, routes};
 
 /// What every handler shares. Cheap to clone.
@@ -36,6 +39,14 @@ pub(crate) struct AppState {
     pub(crate) cookie: SessionCookie,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) allow_registration: bool,
+    /// The Cedar policy set in force (reloadable).
+    pub(crate) policies: Arc<PolicyStore>,
+    /// Role assignments.
+    pub(crate) roles: Arc<dyn RoleStore>,
+    /// Audited grants and revocations under the SoD rules.
+    pub(crate) role_manager: RoleManager,
+    /// Change requests.
+    pub(crate) changes: ChangeStore,
 }
 
 /// The running application: its router and the audit log to flush at shutdown.
@@ -92,12 +103,26 @@ impl App {
             Arc::clone(&clock),
         )
         .with_lockout_policy(config.lockout.clone());
-        if !config.mfa.required_for_roles.is_empty() {
-            tracing::warn!(
-                roles = ?config.mfa.required_for_roles,
-                "[mfa] required_for_roles is not enforced until roles land in the server; use required = true"
-            );
-        }
+        let policies = Arc::new(
+            PolicyStore::open(&config.server.policy_dir, audit.clone(), Arc::clone(&clock)).await?,
+        );
+        let roles = Arc::clone(&stores.roles);
+        let role_manager = RoleManager::new(
+            Arc::clone(&roles),
+            Arc::clone(&policies),
+            audit.clone(),
+            Arc::clone(&clock),
+        );
+        let authorizer = Authorizer::new(
+            Arc::clone(&policies),
+            Arc::clone(&roles),
+            Arc::new(Resources {
+                changes: stores.changes.clone(),
+            }),
+            audit.clone(),
+            Arc::clone(&clock),
+        );
+        let mfa_policy = mfa_policy(config, &roles, &clock)?;
         let login = Authenticator::new(
             auth.clone(),
             mfa.clone(),
@@ -106,14 +131,15 @@ impl App {
             audit.clone(),
             Arc::clone(&clock),
         )
-        .with_mfa_required(config.mfa.required);
+        .with_mfa_policy(mfa_policy);
         let generated_admin_password = bootstrap::ensure_admin(
             &auth,
+            &role_manager,
             stores.audit.as_ref(),
             config.server.bootstrap_admin_password.as_ref(),
         )
         .await?;
-        let layer = session_layer(config, &sessions, &clock)?;
+        let layer = session_layer(config, &sessions, &clock)?.with_authorizer(authorizer);
         let state = AppState {
             auth,
             login,
@@ -127,6 +153,10 @@ impl App {
             cookie: layer.cookie().clone(),
             clock,
             allow_registration: config.server.allow_registration,
+            policies,
+            roles,
+            role_manager,
+            changes: stores.changes,
         };
         Ok(Self {
             router: routes::router(state).layer(layer),
@@ -195,4 +225,28 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await?;
     app.shutdown().await.map_err(std::io::Error::other)
+}
+
+/// The login's MFA rule from `[mfa]`: everyone, or the holders of `required_for_roles`, with
+/// the grace period.
+fn mfa_policy(
+    config: &Config,
+    roles: &Arc<dyn RoleStore>,
+    clock: &Arc<dyn Clock>,
+) -> Result<MfaPolicy, StartError> {
+    let policy = if config.mfa.required {
+        MfaPolicy::new(MfaRequirement::Everyone)
+    } else if config.mfa.required_for_roles.is_empty() {
+        MfaPolicy::new(MfaRequirement::Enrolled)
+    } else {
+        for role in &config.mfa.required_for_roles {
+            RoleName::new(role)?;
+        }
+        let lookup = HeldRoles {
+            store: Arc::clone(roles),
+            clock: Arc::clone(clock),
+        };
+        MfaPolicy::for_roles(config.mfa.required_for_roles.clone(), Arc::new(lookup))
+    };
+    Ok(policy.with_grace_period(config.mfa.grace_period))
 }

@@ -7,6 +7,7 @@ use soc2_audit::{Actor, AuditStore};
 use soc2_auth::PasswordAuth;
 use soc2_auth::password::UserContext;
 use soc2_core::{RequestContext, SecretString, UserId};
+use soc2_rbac::{RoleManager, RoleName};
 use zeroize::Zeroizing;
 
 use crate::StartError;
@@ -14,10 +15,14 @@ use crate::StartError;
 /// The administrator's login name. Registration refuses it, so only this bootstrap creates it.
 pub(crate) const ADMIN_USERNAME: &str = "admin";
 
+/// The role the first administrator holds (the example policies' administrators).
+pub(crate) const ADMIN_ROLE: &str = "admin";
+
 /// On an empty database (no audit event yet), creates `admin` with `configured`, or with a
 /// random password that must be changed at the first login, which is returned to print once.
 pub(crate) async fn ensure_admin(
     auth: &PasswordAuth,
+    roles: &RoleManager,
     audit: &dyn AuditStore,
     configured: Option<&SecretString>,
 ) -> Result<Option<SecretString>, StartError> {
@@ -45,6 +50,8 @@ pub(crate) async fn ensure_admin(
         auth.require_change(user, true, Actor::System, &context)
             .await?;
     }
+    let admin = RoleName::new(ADMIN_ROLE)?;
+    roles.assign(Actor::System, user, &admin).await?;
     Ok(generated)
 }
 

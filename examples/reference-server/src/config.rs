@@ -11,6 +11,7 @@
 //! insecure_dev_cookies = false                   # plain-HTTP localhost only
 //! allowed_origins = ["https://app.example"]      # default: the listen address
 //! trusted_proxies = []                           # CIDR ranges of reverse proxies
+//! policy_dir = "policies"                        # Cedar schema, policies, sod.toml
 //!
 //! [password]        # PasswordPolicy::from_toml keys
 //! min_age = "none"
@@ -27,7 +28,8 @@
 //!
 //! [mfa]
 //! required = false                 # true: everyone must enrol a second factor
-//! required_for_roles = ["admin"]   # accepted, not yet enforced (see MfaConfig)
+//! required_for_roles = ["admin"]   # holders must enrol (the default)
+//! grace_period = "7d"              # from account creation; default: none
 //! sealing_keys_file = "seal.keys"  # KeyRing::parse format; SOC2_SEALING_KEYS overrides it
 //!
 //! [audit]
@@ -38,6 +40,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use soc2_auth::LockoutPolicy;
@@ -91,21 +94,26 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// CIDR ranges of trusted reverse proxies (client IP from `X-Forwarded-For`).
     pub trusted_proxies: Vec<String>,
+    /// The Cedar policy directory (schema, policies, `sod.toml`); [`DEFAULT_POLICY_DIR`] when
+    /// unset.
+    pub policy_dir: PathBuf,
 }
 
 /// The `[mfa]` section.
 ///
-/// `required = true` asks a second factor of everyone: a user without one gets an
-/// enrolment-only session at login. `required_for_roles` is accepted so configurations can be
-/// written ahead, but until role-based access control lands in the server it is not enforced
-/// (a warning is logged at start); use `required` instead.
-#[derive(Debug, Default)]
+/// `required = true` asks a second factor of everyone, `required_for_roles` of the holders of
+/// those roles (default `["admin"]`: PCI DSS v4.0 8.4.1 requires MFA for administrative
+/// access). A user who must but has no factor gets an enrolment-only session at login once
+/// `grace_period` (from account creation; default none) has passed.
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct MfaConfig {
     /// Whether every user must prove a second factor.
     pub required: bool,
-    /// Roles that must use a second factor (not yet enforced, see above).
+    /// Roles whose holders must prove a second factor.
     pub required_for_roles: Vec<String>,
+    /// How long after account creation a user who must enrol may still log in without.
+    pub grace_period: Duration,
     /// The sealing key ring for TOTP seeds (from `SOC2_SEALING_KEYS`); wins over
     /// `sealing_keys_file`.
     pub sealing_keys: Option<SecretString>,
@@ -140,6 +148,7 @@ struct ServerFile {
     allowed_origins: Vec<String>,
     #[serde(default)]
     trusted_proxies: Vec<String>,
+    policy_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,9 +162,31 @@ struct AuditFile {
 struct MfaFile {
     #[serde(default)]
     required: bool,
-    #[serde(default)]
-    required_for_roles: Vec<String>,
+    required_for_roles: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "soc2_core::duration::optional")]
+    grace_period: Option<Duration>,
     sealing_keys_file: Option<PathBuf>,
+}
+
+/// The default `server.policy_dir`: the example change-management policies of soc2-rbac.
+pub const DEFAULT_POLICY_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../soc2-rbac/examples/policies"
+);
+
+/// The roles that must use MFA unless `[mfa] required_for_roles` says otherwise.
+const DEFAULT_MFA_ROLES: [&str; 1] = ["admin"];
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        Self {
+            required: false,
+            required_for_roles: DEFAULT_MFA_ROLES.map(str::to_owned).to_vec(),
+            grace_period: Duration::ZERO,
+            sealing_keys: None,
+            sealing_keys_file: None,
+        }
+    }
 }
 
 /// The default `server.name`.
@@ -180,6 +211,7 @@ impl Default for Config {
                 insecure_dev_cookies: false,
                 allowed_origins: Vec::new(),
                 trusted_proxies: Vec::new(),
+                policy_dir: PathBuf::from(DEFAULT_POLICY_DIR),
             },
             password: PasswordPolicy::from_preset(preset),
             lockout: LockoutPolicy::from_preset(preset),
@@ -257,13 +289,19 @@ impl Config {
                 insecure_dev_cookies: server.insecure_dev_cookies,
                 allowed_origins: server.allowed_origins,
                 trusted_proxies: server.trusted_proxies,
+                policy_dir: server
+                    .policy_dir
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_POLICY_DIR)),
             },
             password,
             lockout,
             session,
             mfa: MfaConfig {
                 required: mfa.required,
-                required_for_roles: mfa.required_for_roles,
+                required_for_roles: mfa
+                    .required_for_roles
+                    .unwrap_or_else(|| DEFAULT_MFA_ROLES.map(str::to_owned).to_vec()),
+                grace_period: mfa.grace_period.unwrap_or(Duration::ZERO),
                 sealing_keys: None,
                 sealing_keys_file: mfa.sealing_keys_file,
             },

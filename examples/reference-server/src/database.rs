@@ -7,10 +7,12 @@ use soc2_audit::AuditStore;
 use soc2_auth::mfa::MfaStore;
 use soc2_auth::{CredentialStore, LockoutStore};
 use soc2_core::KeyRing;
+use soc2_rbac::RoleStore;
 use soc2_session::SessionStore;
 use soc2_sqlx::{postgres, sqlite};
 
 use crate::StartError;
+use crate::changes::ChangeStore;
 
 /// Which backend a URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +47,15 @@ pub(crate) struct Stores {
     pub(crate) lockouts: Arc<dyn LockoutStore>,
     /// Second factors and the login challenges.
     pub(crate) mfa: Arc<dyn MfaStore>,
+    /// Role assignments, the role hierarchy and elevations.
+    pub(crate) roles: Arc<dyn RoleStore>,
+    /// The server's own change requests.
+    pub(crate) changes: ChangeStore,
 }
 
 /// Connects (creating a SQLite file if missing) and applies the migrations.
 pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError> {
-    Ok(match Backend::of(url)? {
+    let stores = match Backend::of(url)? {
         Backend::Sqlite(_) => {
             let pool = sqlite::connect(url).await?;
             sqlite::migrate(&pool).await?;
@@ -58,7 +64,9 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 sessions: Arc::new(sqlite::SqliteSessionStore::new(pool.clone())),
                 credentials: Arc::new(sqlite::SqliteCredentialStore::new(pool.clone())),
                 lockouts: Arc::new(sqlite::SqliteLockoutStore::new(pool.clone())),
-                mfa: Arc::new(sqlite::SqliteMfaStore::new(pool)),
+                mfa: Arc::new(sqlite::SqliteMfaStore::new(pool.clone())),
+                roles: Arc::new(sqlite::SqliteRoleStore::new(pool.clone())),
+                changes: ChangeStore::Sqlite(pool),
             }
         }
         Backend::Postgres => {
@@ -69,10 +77,14 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 sessions: Arc::new(postgres::PgSessionStore::new(pool.clone())),
                 credentials: Arc::new(postgres::PgCredentialStore::new(pool.clone())),
                 lockouts: Arc::new(postgres::PgLockoutStore::new(pool.clone())),
-                mfa: Arc::new(postgres::PgMfaStore::new(pool)),
+                mfa: Arc::new(postgres::PgMfaStore::new(pool.clone())),
+                roles: Arc::new(postgres::PgRoleStore::new(pool.clone())),
+                changes: ChangeStore::Postgres(pool),
             }
         }
-    })
+    };
+    stores.changes.migrate().await?;
+    Ok(stores)
 }
 
 #[cfg(test)]

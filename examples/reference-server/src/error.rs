@@ -87,4 +87,13 @@ pub enum StartError {
     /// The password hasher could not start.
     #[error("password hasher: {0}")]
     Hasher(#[from] soc2_auth::HashError),
+    /// The policy directory cannot be loaded.
+    #[error("policies: {0}")]
+    Policies(#[from] soc2_rbac::ReloadError),
+    /// A role name in the configuration is invalid.
+    #[error("role name: {0}")]
+    RoleName(#[from] soc2_rbac::InvalidRoleName),
+    /// The first administrator's role could not be granted.
+    #[error("bootstrap administrator role: {0}")]
+    BootstrapRole(#[from] soc2_rbac::RoleError),
 }

@@ -11,6 +11,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use soc2_core::{KEY_LEN, KeyRing, SecretString};
 use zeroize::Zeroizing;
 
+use crate::database::Backend;
 use crate::{AuditConfig, MfaConfig, StartError};
 
 /// The id of a generated key (rotate by adding a newer key above it).
@@ -133,4 +134,25 @@ fn generate(path: &Path, purpose: Purpose) -> Result<(), StartError> {
         .map_err(failed)?;
     file.write_all(line.as_bytes()).map_err(failed)?;
     file.sync_all().map_err(failed)
+}
+
+/// The audit key file the server reads for `database_url` when `SOC2_AUDIT_KEYS` is unset:
+/// `[audit] keys_file`, else `<database>.audit-keys` beside a SQLite file; `None` when neither
+/// applies (PostgreSQL or in-memory SQLite without `keys_file`). Never generates the file: for
+/// tools that must use the very keys the server signs with (`soc2ctl --config`).
+///
+/// # Errors
+/// [`StartError::DatabaseUrl`] when the URL names no supported backend.
+pub fn audit_keys_file(
+    config: &AuditConfig,
+    database_url: &str,
+) -> Result<Option<PathBuf>, StartError> {
+    let sqlite_file = match Backend::of(database_url)? {
+        Backend::Sqlite(file) => file,
+        Backend::Postgres => None,
+    };
+    Ok(config
+        .keys_file
+        .clone()
+        .or_else(|| sqlite_file.map(|database| key_file_beside(&database, Purpose::Audit))))
 }

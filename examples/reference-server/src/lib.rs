@@ -7,12 +7,17 @@
 
 mod app;
 mod bootstrap;
+mod changes;
 mod config;
 mod database;
 mod error;
 mod keys;
+mod rbac;
 mod routes;
 
 pub use app::{App, serve};
-pub use config::{AuditConfig, Config, DEFAULT_DATABASE_URL, MfaConfig, ServerConfig};
+pub use config::{
+    AuditConfig, Config, DEFAULT_DATABASE_URL, DEFAULT_POLICY_DIR, MfaConfig, ServerConfig,
+};
 pub use error::{ConfigError, StartError};
+pub use keys::audit_keys_file;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestServer, flows, mfa};
+use common::{TestServer, flows, mfa, rbac};
 
 #[tokio::test]
 async fn every_flow_on_postgres() {
@@ -20,5 +20,7 @@ async fn every_flow_on_postgres() {
     flows::idle_timeout(&server).await;
     mfa::totp_enrollment_and_login(&server).await;
     mfa::factor_changes_need_fresh_auth(&server).await;
+    rbac::change_approval(&server).await;
+    rbac::roles_under_segregation_of_duties(&server).await;
     schema.drop_schema().await;
 }

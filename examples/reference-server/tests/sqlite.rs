@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Browser, STRONG, TestServer, flows, mfa};
+use common::{Browser, STRONG, TestServer, flows, mfa, rbac};
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
@@ -142,7 +142,8 @@ async fn required_mfa_confines_users_without_a_factor_to_enrolment() {
         &url,
         &format!(r#"bootstrap_admin_password = "{}""#, common::ADMIN_PASSWORD),
         "",
-    ) + "\n[mfa]\nrequired = true\nrequired_for_roles = [\"admin\"]\n";
+        "required = true",
+    );
     let server = TestServer::start(&config).await;
     let _dir = dir;
     assert_eq!(
@@ -204,7 +205,7 @@ async fn key_files_are_generated_beside_the_database_with_mode_0600() {
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("keys.db").display());
-    let config = common::settings(&url, "", "");
+    let config = common::settings(&url, "", "", common::ADMIN_GRACE);
     let _server = TestServer::start(&config).await;
     for name in ["keys.db.audit-keys", "keys.db.sealing-keys"] {
         let keys = dir.path().join(name);
@@ -219,4 +220,93 @@ async fn key_files_are_generated_beside_the_database_with_mode_0600() {
         sealing.lines().last(),
         "separate keys"
     );
+}
+
+#[tokio::test]
+async fn change_approval() {
+    rbac::change_approval(&TestServer::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn roles_under_segregation_of_duties() {
+    rbac::roles_under_segregation_of_duties(&TestServer::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn administrators_must_enrol_mfa_without_a_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("admins.db").display());
+    let password = format!(r#"bootstrap_admin_password = "{}""#, common::ADMIN_PASSWORD);
+    let server = TestServer::start(&common::settings(&url, &password, "", "")).await;
+    let admin = server.login_reply("admin", common::ADMIN_PASSWORD).await;
+    assert_eq!(admin.json()["status"], "enrollment_required");
+    assert_eq!(
+        server.register("una", STRONG).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        server.login_reply("una", STRONG).await.json()["status"],
+        "authenticated"
+    );
+
+    let graced = TestServer::sqlite().await;
+    let admin = graced
+        .login_reply("admin", common::ADMIN_PASSWORD)
+        .await
+        .json();
+    assert_eq!(admin["status"], "authenticated");
+    assert_eq!(admin["mfa_enrollment_due"], "2026-12-23T09:00:00Z");
+}
+
+#[tokio::test]
+async fn a_broken_policy_edit_is_refused_and_the_previous_set_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    for entry in std::fs::read_dir(reference_server::DEFAULT_POLICY_DIR).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), policies.join(entry.file_name())).unwrap();
+    }
+    let url = format!("sqlite://{}", dir.path().join("reload.db").display());
+    let server_lines = format!(
+        "bootstrap_admin_password = \"{}\"\npolicy_dir = \"{}\"",
+        common::ADMIN_PASSWORD,
+        policies.display()
+    );
+    let server = TestServer::start(&common::settings(
+        &url,
+        &server_lines,
+        "",
+        common::ADMIN_GRACE,
+    ))
+    .await;
+    let admin = server.login("admin", common::ADMIN_PASSWORD).await;
+    let reload = || server.unsafe_request(Method::POST, "/api/admin/policies/reload", None, &admin);
+
+    let same = reload().await;
+    assert_eq!(same.status, StatusCode::OK);
+    assert_eq!(same.json()["version"], same.json()["previous_version"]);
+
+    std::fs::write(
+        policies.join("extra.cedar"),
+        "@id(\"bad\")\npermit (principal, action == Action::\"read_audit\", resource)\nwhen { principal.clearance > 3 };\n",
+    )
+    .unwrap();
+    let refused = reload().await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.json()["error"], "invalid_policies");
+    let problem = refused.json()["problems"][0].as_str().unwrap().to_owned();
+    assert!(problem.contains("extra.cedar:3:8: "), "{problem}");
+    let still = server
+        .unsafe_request(Method::POST, "/api/admin/users/nobody/unlock", None, &admin)
+        .await;
+    assert_eq!(
+        still.status,
+        StatusCode::NOT_FOUND,
+        "allowed by the previous set, then not found"
+    );
+
+    std::fs::remove_file(policies.join("extra.cedar")).unwrap();
+    assert_eq!(reload().await.status, StatusCode::OK);
+    server.assert_audited(&["rbac.policy.reloaded"]).await;
 }

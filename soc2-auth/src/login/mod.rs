@@ -1,8 +1,11 @@
 //! The login flow a host calls: password, then (when enrolled or required) a second factor,
 //! then a session; or a required password change first.
 
-mod challenge;
+pub(crate) mod challenge;
 mod outcome;
+mod passkey;
+mod requirement;
+mod reset;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +17,14 @@ use time::OffsetDateTime;
 
 pub use challenge::{CHALLENGE_PREFIX, Challenge};
 pub use outcome::{LoginOutcome, MfaMethod, MfaProof};
+pub use requirement::{MfaPolicy, MfaRequirement, RoleLookup};
+pub use reset::{RESET_TOKEN_PREFIX, RESET_TOKEN_TTL, ResetOutcome, ResetTicket};
 
 use crate::audit::user_event;
 use crate::mfa::{Ceremony, MfaAuth, MfaCheck, MfaError, MfaStore};
+use crate::passkey::{PasskeyAuth, PasskeyCheck, PasskeyError};
 use crate::password::UserContext;
+use crate::service::Proof;
 use crate::{AuthError, DenyReason, LoginDenied, PasswordAuth, PasswordCheck};
 
 /// How long an MFA or password-change challenge stays usable: long enough to open an
@@ -38,6 +45,13 @@ pub enum LoginError {
     /// The MFA service failed.
     #[error(transparent)]
     Mfa(#[from] MfaError),
+    /// The passkey service failed, or refused a malformed response.
+    #[error(transparent)]
+    Passkey(#[from] PasskeyError),
+    /// A passkey step was asked of an `Authenticator` without
+    /// [`Authenticator::with_passkeys`].
+    #[error("passkeys are not configured")]
+    PasskeysNotConfigured,
     /// The session could not be created.
     #[error(transparent)]
     Session(#[from] SessionError),
@@ -47,6 +61,10 @@ pub enum LoginError {
     /// The audit log refused the event; the login did not complete (fail closed).
     #[error("audit log unavailable")]
     Audit(#[from] soc2_audit::AuditError),
+    /// The host's role lookup failed, so whether MFA is required is unknown; the login did
+    /// not complete (fail closed).
+    #[error("role lookup failed")]
+    Roles(#[source] soc2_core::BoxError),
 }
 
 /// Runs logins: [`Authenticator::login`], then [`Authenticator::complete_mfa`] or
@@ -56,11 +74,13 @@ pub enum LoginError {
 pub struct Authenticator {
     passwords: PasswordAuth,
     mfa: MfaAuth,
+    passkeys: Option<PasskeyAuth>,
     sessions: SessionManager,
     ceremonies: Arc<dyn MfaStore>,
     audit: AuditLog,
     clock: Arc<dyn Clock>,
-    mfa_required: bool,
+    mfa_policy: MfaPolicy,
+    reset_ttl: Duration,
 }
 
 impl Authenticator {
@@ -78,19 +98,49 @@ impl Authenticator {
         Self {
             passwords,
             mfa,
+            passkeys: None,
             sessions,
             ceremonies,
             audit,
             clock,
-            mfa_required: false,
+            mfa_policy: MfaPolicy::default(),
+            reset_ttl: RESET_TOKEN_TTL,
         }
+    }
+
+    /// How long password-reset tokens work (default [`RESET_TOKEN_TTL`]).
+    #[must_use]
+    pub fn with_reset_ttl(mut self, ttl: Duration) -> Self {
+        self.reset_ttl = ttl;
+        self
     }
 
     /// Requires a second factor of everyone (NIST SP 800-63B-4 AAL2): users without one get
     /// [`LoginOutcome::EnrollmentRequired`], a session the host must confine to enrolment.
     #[must_use]
-    pub fn with_mfa_required(mut self, required: bool) -> Self {
-        self.mfa_required = required;
+    pub fn with_mfa_required(self, required: bool) -> Self {
+        self.with_mfa_policy(MfaPolicy::new(if required {
+            MfaRequirement::Everyone
+        } else {
+            MfaRequirement::Enrolled
+        }))
+    }
+
+    /// Applies `policy`: who must prove a second factor, and the grace period of those who
+    /// must but have none.
+    #[must_use]
+    pub fn with_mfa_policy(mut self, policy: MfaPolicy) -> Self {
+        self.mfa_policy = policy;
+        self
+    }
+
+    /// Offers passkeys: as a second factor after the password
+    /// ([`Authenticator::passkey_options`]) and for passwordless sign-in
+    /// ([`Authenticator::begin_passkey_login`]). Use the `MfaStore` given to
+    /// [`Authenticator::new`] for the passkey ceremonies too.
+    #[must_use]
+    pub fn with_passkeys(mut self, passkeys: PasskeyAuth) -> Self {
+        self.passkeys = Some(passkeys);
         self
     }
 
@@ -117,35 +167,44 @@ impl Authenticator {
     }
 
     /// Finishes a login that answered [`LoginOutcome::MfaRequired`]. The challenge is spent by
-    /// this call whatever the outcome, so a wrong code means logging in again.
+    /// this call whatever the outcome, so a wrong code means logging in again. A passkey
+    /// answers the challenge returned by [`Authenticator::passkey_options`].
     ///
     /// # Errors
-    /// Store, MFA, session and audit failures.
+    /// [`LoginError::Passkey`] for a malformed passkey response; store, MFA, session and
+    /// audit failures.
     pub async fn complete_mfa(
         &self,
         challenge: &str,
         proof: MfaProof<'_>,
         context: &RequestContext,
     ) -> Result<LoginOutcome, LoginError> {
-        let Some(user) = self.take(challenge, MFA_LOGIN).await? else {
+        let Some(ceremony) = self.take(challenge, MFA_LOGIN).await? else {
             return self.denied(None, self.generic_denial(), context);
         };
-        let (check, factor) = match proof {
+        let user = ceremony.user_id;
+        let (accepted, factor) = match proof {
             MfaProof::Totp(code) => (
-                self.mfa.verify_totp(user, code, context).await?,
+                self.mfa.verify_totp(user, code, context).await? == MfaCheck::Accepted,
                 Factor::Totp,
             ),
             MfaProof::RecoveryCode(code) => (
-                self.mfa.use_recovery_code(user, code, context).await?,
+                self.mfa.use_recovery_code(user, code, context).await? == MfaCheck::Accepted,
                 Factor::RecoveryCode,
             ),
-        };
-        match check {
-            MfaCheck::Accepted => {
-                self.authenticated(user, &[Factor::Password, factor], context)
-                    .await
+            MfaProof::Passkey(response) => {
+                let check = self
+                    .passkeys()?
+                    .finish_authentication_with(user, &ceremony.payload, response, context)
+                    .await?;
+                (check == PasskeyCheck::Accepted(user), Factor::WebAuthn)
             }
-            _ => self.denied(Some(user), self.generic_denial(), context),
+        };
+        if accepted {
+            self.authenticated(user, &[Factor::Password, factor], context)
+                .await
+        } else {
+            self.denied(Some(user), self.generic_denial(), context)
         }
     }
 
@@ -164,12 +223,22 @@ impl Authenticator {
         profile: &UserContext<'_>,
         context: &RequestContext,
     ) -> Result<LoginOutcome, LoginError> {
-        let Some(user) = self.take(challenge, PASSWORD_CHANGE).await? else {
+        let Some(user) = self
+            .take(challenge, PASSWORD_CHANGE)
+            .await?
+            .map(|c| c.user_id)
+        else {
             return self.denied(None, self.generic_denial(), context);
         };
         let record = self.passwords.credential(user).await?;
         self.passwords
-            .change_verified(record, new_password, profile, context)
+            .change_verified(
+                record,
+                new_password,
+                profile,
+                Proof::CurrentPassword,
+                context,
+            )
             .await?;
         self.sessions
             .revoke_user(user, Actor::user(user), context)
@@ -184,21 +253,45 @@ impl Authenticator {
         user: UserId,
         context: &RequestContext,
     ) -> Result<LoginOutcome, LoginError> {
-        if self.mfa.has_totp(user).await? {
+        let (totp, passkey) = tokio::join!(self.mfa.has_totp(user), self.has_passkeys(user));
+        let mut methods = Vec::new();
+        if totp? {
+            methods.push(MfaMethod::Totp);
+        }
+        if passkey? {
+            methods.push(MfaMethod::Passkey);
+        }
+        if !methods.is_empty() {
             let challenge = self.challenge(user, MFA_LOGIN).await?;
-            let mut methods = vec![MfaMethod::Totp];
             if self.mfa.recovery_codes_left(user).await? > 0 {
                 methods.push(MfaMethod::RecoveryCode);
             }
             return Ok(LoginOutcome::MfaRequired { challenge, methods });
         }
+        let required = self
+            .mfa_policy
+            .applies_to(user)
+            .await
+            .map_err(LoginError::Roles)?;
+        let grace = if required {
+            let created_at = self.passwords.credential(user).await?.created_at;
+            Some(self.mfa_policy.grace_until(created_at, self.now()))
+        } else {
+            None
+        };
         match self
             .authenticated(user, &[Factor::Password], context)
             .await?
         {
-            LoginOutcome::Authenticated { token, session } if self.mfa_required => {
-                Ok(LoginOutcome::EnrollmentRequired { token, session })
-            }
+            LoginOutcome::Authenticated { token, session } => Ok(match grace {
+                None => LoginOutcome::Authenticated { token, session },
+                Some(Some(deadline)) => LoginOutcome::EnrollmentDue {
+                    token,
+                    session,
+                    deadline,
+                },
+                Some(None) => LoginOutcome::EnrollmentRequired { token, session },
+            }),
             other => Ok(other),
         }
     }
@@ -229,24 +322,22 @@ impl Authenticator {
 
     async fn challenge(&self, user: UserId, kind: &str) -> Result<Challenge, LoginError> {
         let expires_at = self.now() + CHALLENGE_TTL;
-        let (challenge, digest) = Challenge::generate(expires_at)?;
+        let (challenge, digest) = Challenge::generate(expires_at).map_err(|_| MfaError::Random)?;
         self.ceremonies
             .put_ceremony(&Ceremony::new(digest, kind, user, "{}".into(), expires_at))
             .await?;
         Ok(challenge)
     }
 
-    /// The user a presented challenge of `kind` was issued to, spending it.
-    async fn take(&self, token: &str, kind: &str) -> Result<Option<UserId>, LoginError> {
-        if !token.starts_with(CHALLENGE_PREFIX) || token.len() > 128 {
+    /// The ceremony of a presented challenge of `kind`, spending it.
+    async fn take(&self, token: &str, kind: &str) -> Result<Option<Ceremony>, LoginError> {
+        let Some(digest) = challenge::presented(token) else {
             return Ok(None);
-        }
-        let digest = challenge::digest(token);
+        };
         Ok(self
             .ceremonies
             .take_ceremony(&digest, kind, self.now())
-            .await?
-            .map(|ceremony| ceremony.user_id))
+            .await?)
     }
 
     fn denied(

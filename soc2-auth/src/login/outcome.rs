@@ -1,6 +1,7 @@
 //! What a login step answers.
 
 use soc2_session::{Session, SessionToken};
+use time::OffsetDateTime;
 
 use super::Challenge;
 use crate::{ChangeReason, LoginDenied};
@@ -40,6 +41,16 @@ pub enum LoginOutcome {
         /// The session (factors: password only).
         session: Session,
     },
+    /// MFA is required and the user has no factor yet, but their grace period runs until
+    /// `deadline`: a full session; prompt the user to enrol before then.
+    EnrollmentDue {
+        /// The session token.
+        token: SessionToken,
+        /// The session (factors: password only).
+        session: Session,
+        /// When logins without a factor become enrolment-only.
+        deadline: OffsetDateTime,
+    },
     /// Refused; show the caller only [`LoginDenied::public`].
     Denied(LoginDenied),
 }
@@ -52,6 +63,9 @@ pub enum MfaMethod {
     Totp,
     /// One of the recovery codes.
     RecoveryCode,
+    /// A passkey: get its options from
+    /// [`Authenticator::passkey_options`](super::Authenticator::passkey_options).
+    Passkey,
 }
 
 impl MfaMethod {
@@ -61,6 +75,7 @@ impl MfaMethod {
         match self {
             Self::Totp => "totp",
             Self::RecoveryCode => "recovery_code",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -73,6 +88,9 @@ pub enum MfaProof<'a> {
     Totp(&'a str),
     /// A recovery code.
     RecoveryCode(&'a str),
+    /// The browser's answer (JSON) to the options from
+    /// [`Authenticator::passkey_options`](super::Authenticator::passkey_options).
+    Passkey(&'a str),
 }
 
 impl std::fmt::Debug for MfaProof<'_> {
@@ -80,6 +98,7 @@ impl std::fmt::Debug for MfaProof<'_> {
         f.write_str(match self {
             Self::Totp(_) => "MfaProof::Totp([redacted])",
             Self::RecoveryCode(_) => "MfaProof::RecoveryCode([redacted])",
+            Self::Passkey(_) => "MfaProof::Passkey([redacted])",
         })
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use soc2_core::{KeyId, StoreError, UserId};
 use time::OffsetDateTime;
 
-use super::{Ceremony, MfaStore, RecoveryDigest, TotpRecord, sealed_prefix};
+use super::{Ceremony, MfaStore, PASSWORD_RESET, RecoveryDigest, TotpRecord, sealed_prefix};
 
 /// An [`MfaStore`] in process memory.
 #[derive(Debug, Default)]
@@ -53,6 +53,7 @@ impl MfaStore for MemoryMfaStore {
     async fn accept_totp_step(
         &self,
         user: UserId,
+        sealed: &str,
         step: u64,
         confirm: bool,
     ) -> Result<bool, StoreError> {
@@ -60,6 +61,9 @@ impl MfaStore for MemoryMfaStore {
         let Some(record) = state.totp.get_mut(&user) else {
             return Ok(false);
         };
+        if record.sealed_secret != sealed {
+            return Ok(false);
+        }
         let newer = record.last_step.is_none_or(|last| step > last);
         if record.confirmed == confirm || !newer {
             return Ok(false);
@@ -116,6 +120,21 @@ impl MfaStore for MemoryMfaStore {
         if state.ceremonies.contains_key(&ceremony.digest) {
             return Err(StoreError::Conflict("ceremony digest exists".into()));
         }
+        state.ceremonies.insert(ceremony.digest, ceremony.clone());
+        Ok(())
+    }
+
+    async fn put_password_reset(&self, ceremony: &Ceremony) -> Result<(), StoreError> {
+        if ceremony.kind != PASSWORD_RESET {
+            return Err(StoreError::Conflict("not a password-reset ceremony".into()));
+        }
+        let mut state = self.state();
+        if state.ceremonies.contains_key(&ceremony.digest) {
+            return Err(StoreError::Conflict("ceremony digest exists".into()));
+        }
+        state
+            .ceremonies
+            .retain(|_, c| c.kind != PASSWORD_RESET || c.user_id != ceremony.user_id);
         state.ceremonies.insert(ceremony.digest, ceremony.clone());
         Ok(())
     }

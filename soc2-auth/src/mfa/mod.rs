@@ -1,9 +1,11 @@
 //! Second factors (SOC 2 CC6.1, ASVS 4.0.3 V2.7-V2.8, RFC 6238): TOTP with replay prevention
 //! and its own lockout counter, recovery codes, and their store.
 
+pub(crate) mod counter;
 mod memory;
 mod qr;
 mod recovery;
+mod seed_cache;
 mod service;
 mod store;
 mod totp;
@@ -11,7 +13,7 @@ mod totp;
 pub use memory::MemoryMfaStore;
 pub use recovery::{RECOVERY_CODES, RecoveryDigest};
 pub use service::{MfaAuth, MfaCheck, MfaRefusal};
-pub use store::{Ceremony, MfaStore, TotpRecord};
+pub use store::{Ceremony, MfaStore, PASSWORD_RESET, TotpRecord};
 pub use totp::{CodeFormatError, TOTP_SECRET_BYTES, TotpAlgorithm, TotpEnrollment, TotpSettings};
 
 use soc2_audit::AuditError;

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use soc2_audit::{Actor, AuditEvent, AuditLog, Outcome, SdkAction};
-use soc2_core::{Clock, Preset, RequestContext, SecretString, UserId, truncate_to_micros};
+use soc2_core::{Clock, RequestContext, SecretString, UserId, truncate_to_micros};
 use time::OffsetDateTime;
 
+use super::counter::{CountedCheck, SecondFactorCounter};
+use super::seed_cache::SealedSeeds;
 use super::{MfaError, MfaStore, TotpEnrollment, TotpRecord, TotpSettings, qr, recovery, totp};
 use crate::audit::user_event;
-use crate::{
-    AccountLockState, AccountOp, AccountOutcome, LockoutKey, LockoutPolicy, LockoutStore, Sealer,
-};
+use crate::{AccountLockState, LockoutPolicy, LockoutStore, Sealer};
 
 /// What sealed TOTP seeds are bound to (with the user id).
 const TOTP_PURPOSE: &str = "totp-seed";
@@ -42,6 +42,20 @@ pub enum MfaRefusal {
     NotEnrolled,
 }
 
+impl CountedCheck for MfaCheck {
+    fn locked() -> Self {
+        Self::Refused(MfaRefusal::Locked)
+    }
+
+    fn is_accepted(&self) -> bool {
+        *self == Self::Accepted
+    }
+
+    fn is_failure(&self) -> bool {
+        matches!(self, Self::Refused(_))
+    }
+}
+
 impl MfaRefusal {
     /// The stable code written to the audit log.
     #[must_use]
@@ -64,12 +78,26 @@ impl MfaRefusal {
 #[derive(Debug, Clone)]
 pub struct MfaAuth {
     store: Arc<dyn MfaStore>,
-    lockouts: Arc<dyn LockoutStore>,
-    lockout: LockoutPolicy,
+    counter: SecondFactorCounter,
     sealer: Sealer,
     settings: TotpSettings,
     audit: AuditLog,
     clock: Arc<dyn Clock>,
+    seeds: Arc<SealedSeeds>,
+}
+
+/// A code checked against one sealed seed, before the counter hears of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// Not a well-formed code.
+    Malformed,
+    /// No step in the window matches.
+    Wrong,
+    /// A step matched and the store accepted it.
+    Accepted,
+    /// A step matched but the store refused it: not newer than the last accepted step, or
+    /// the seed is no longer the stored one.
+    NotAccepted,
 }
 
 impl MfaAuth {
@@ -85,19 +113,19 @@ impl MfaAuth {
     ) -> Self {
         Self {
             store,
-            lockouts,
-            lockout: LockoutPolicy::from_preset(Preset::Soc2Strict),
+            counter: SecondFactorCounter::new(lockouts, audit.clone(), clock.clone()),
             sealer,
             settings,
             audit,
             clock,
+            seeds: Arc::default(),
         }
     }
 
     /// Uses `policy` for the second-factor counter.
     #[must_use]
     pub fn with_lockout_policy(mut self, policy: LockoutPolicy) -> Self {
-        self.lockout = policy;
+        self.counter.set_policy(policy);
         self
     }
 
@@ -146,9 +174,11 @@ impl MfaAuth {
             Some(record) if !record.confirmed => record,
             _ => return Err(MfaError::NotPending),
         };
-        let state = self.counter(user).await?;
-        match self.check_totp(&record, state, code, true, context).await? {
-            MfaCheck::Accepted => {}
+        let (attempt, state) = self
+            .attempt(user, &record.sealed_secret, code, true)
+            .await?;
+        match self.tally(user, state, attempt, context).await? {
+            MfaCheck::Accepted => self.seeds.put(user, &record.sealed_secret),
             MfaCheck::Refused(refusal) => return Ok(Err(refusal)),
         }
         let codes = self.replace_recovery_codes(user).await?;
@@ -159,9 +189,11 @@ impl MfaAuth {
         Ok(Ok(codes))
     }
 
-    /// Checks a TOTP code at login: format, then the second-factor counter, then the code
-    /// over the skew window, then the replay rule (a compare-and-set of the last accepted step
-    /// in the store: of concurrent submissions of one code, exactly one passes).
+    /// Checks a TOTP code at login: format, then the code over the skew window, then the
+    /// replay rule (a compare-and-set of the last accepted step in the store: of concurrent
+    /// submissions of one code, exactly one passes), with the second-factor counter read
+    /// alongside (a locked counter refuses whatever the code). The confirmed factor's sealed
+    /// seed is cached, so a right code costs one write and one read made together.
     ///
     /// # Errors
     /// Store, seal and audit failures.
@@ -171,19 +203,37 @@ impl MfaAuth {
         code: &str,
         context: &RequestContext,
     ) -> Result<MfaCheck, MfaError> {
-        // The factor and its counter are independent reads: one round trip's latency.
-        let key = LockoutKey::SecondFactor(user);
-        let (record, state) =
-            tokio::join!(self.store.totp(user), self.lockouts.account_state(&key));
-        let check = match record? {
-            Some(record) if record.confirmed => {
-                self.check_totp(&record, state?, code, false, context)
-                    .await?
-            }
-            _ => MfaCheck::Refused(MfaRefusal::NotEnrolled),
-        };
+        let check = self.check_login_code(user, code, context).await?;
         self.audit_check(user, "totp", check, context)?;
         Ok(check)
+    }
+
+    async fn check_login_code(
+        &self,
+        user: UserId,
+        code: &str,
+        context: &RequestContext,
+    ) -> Result<MfaCheck, MfaError> {
+        let cached = self.seeds.get(user);
+        let sealed = match &cached {
+            Some(sealed) => Some(sealed.clone()),
+            None => self.confirmed_seed(user).await?,
+        };
+        let Some(sealed) = sealed else {
+            return Ok(MfaCheck::Refused(MfaRefusal::NotEnrolled));
+        };
+        let (mut attempt, mut state) = self.attempt(user, &sealed, code, false).await?;
+        if cached.is_some() && matches!(attempt, Attempt::Wrong | Attempt::NotAccepted) {
+            // The cached seed may be stale (changed by another instance): decide on the row.
+            match self.confirmed_seed(user).await? {
+                None => return Ok(MfaCheck::Refused(MfaRefusal::NotEnrolled)),
+                Some(fresh) if fresh != sealed => {
+                    (attempt, state) = self.attempt(user, &fresh, code, false).await?;
+                }
+                Some(_) => {}
+            }
+        }
+        self.tally(user, state, attempt, context).await
     }
 
     /// Uses one recovery code (consumed atomically; counts toward the lockout when wrong).
@@ -200,14 +250,17 @@ impl MfaAuth {
             None => MfaCheck::Refused(MfaRefusal::Malformed),
             Some(digest) => {
                 let state = self.counter(user).await?;
-                self.counted(user, state, context, async {
-                    Ok(if self.store.consume_recovery_code(user, &digest).await? {
-                        MfaCheck::Accepted
-                    } else {
-                        MfaCheck::Refused(MfaRefusal::Wrong)
+                self.counter
+                    .run(user, state, context, async {
+                        Ok::<_, MfaError>(
+                            if self.store.consume_recovery_code(user, &digest).await? {
+                                MfaCheck::Accepted
+                            } else {
+                                MfaCheck::Refused(MfaRefusal::Wrong)
+                            },
+                        )
                     })
-                })
-                .await?
+                    .await?
             }
         };
         self.audit_check(user, "recovery_code", check, context)?;
@@ -243,6 +296,7 @@ impl MfaAuth {
     ) -> Result<bool, MfaError> {
         let permit = self.audit.reserve()?;
         let removed = self.store.remove_totp(user).await?;
+        self.seeds.forget(user);
         if removed {
             permit.record(
                 user_event(
@@ -281,6 +335,7 @@ impl MfaAuth {
                 .reseal_totp(record.user_id, &record.sealed_secret, &fresh)
                 .await?
             {
+                self.seeds.forget(record.user_id);
                 resealed += 1;
             }
         }
@@ -319,79 +374,72 @@ impl MfaAuth {
 
     /// The user's second-factor counter.
     async fn counter(&self, user: UserId) -> Result<Option<AccountLockState>, MfaError> {
-        Ok(self
-            .lockouts
-            .account_state(&LockoutKey::SecondFactor(user))
-            .await?)
+        Ok(self.counter.state(user).await?)
     }
 
-    async fn check_totp(
+    /// The sealed seed of `user`'s confirmed factor, read from the store (and cached).
+    async fn confirmed_seed(&self, user: UserId) -> Result<Option<String>, MfaError> {
+        match self.store.totp(user).await? {
+            Some(record) if record.confirmed => {
+                self.seeds.put(user, &record.sealed_secret);
+                Ok(Some(record.sealed_secret))
+            }
+            _ => {
+                self.seeds.forget(user);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Checks `code` against the seed `sealed` and, when a step matches, asks the store to
+    /// accept it; the second-factor counter is read alongside (a matching step costs one
+    /// write and one read made together).
+    async fn attempt(
         &self,
-        record: &TotpRecord,
-        state: Option<AccountLockState>,
+        user: UserId,
+        sealed: &str,
         code: &str,
         confirm: bool,
-        context: &RequestContext,
-    ) -> Result<MfaCheck, MfaError> {
-        let user = record.user_id;
-        let secret = self
-            .sealer
-            .open(&user.to_string(), TOTP_PURPOSE, &record.sealed_secret)?;
+    ) -> Result<(Attempt, Option<AccountLockState>), MfaError> {
+        let secret = self.sealer.open(&user.to_string(), TOTP_PURPOSE, sealed)?;
         let unix = u64::try_from(self.now().unix_timestamp()).unwrap_or(0);
-        let step = match self.settings.matching_step(&secret, code, unix) {
-            Err(_) => return Ok(MfaCheck::Refused(MfaRefusal::Malformed)),
-            Ok(step) => step,
-        };
-        self.counted(user, state, context, async {
-            Ok(match step {
-                None => MfaCheck::Refused(MfaRefusal::Wrong),
-                Some(step) if self.store.accept_totp_step(user, step, confirm).await? => {
-                    MfaCheck::Accepted
-                }
-                Some(_) => MfaCheck::Refused(MfaRefusal::Replayed),
-            })
-        })
-        .await
+        match self.settings.matching_step(&secret, code, unix) {
+            Err(_) => Ok((Attempt::Malformed, None)),
+            Ok(None) => Ok((Attempt::Wrong, self.counter(user).await?)),
+            Ok(Some(step)) => {
+                let (accepted, state) = tokio::join!(
+                    self.store.accept_totp_step(user, sealed, step, confirm),
+                    self.counter(user)
+                );
+                let attempt = if accepted? {
+                    Attempt::Accepted
+                } else {
+                    Attempt::NotAccepted
+                };
+                Ok((attempt, state?))
+            }
+        }
     }
 
-    /// Runs a check through the user's second-factor counter: refused unchecked while the
-    /// counter is locked; a refusal counts as a failure (locking at the threshold); an
-    /// acceptance clears earlier failures. The common case, a right code with no failures on
-    /// record, costs one read and no write to the counter.
-    async fn counted(
+    /// Turns an attempt into the answer and tells the counter: a malformed code is refused
+    /// uncounted; a locked counter refuses whatever the code (a step the store accepted
+    /// meanwhile is merely spent).
+    async fn tally(
         &self,
         user: UserId,
         state: Option<AccountLockState>,
+        attempt: Attempt,
         context: &RequestContext,
-        check: impl Future<Output = Result<MfaCheck, MfaError>>,
     ) -> Result<MfaCheck, MfaError> {
-        let key = LockoutKey::SecondFactor(user);
-        if state
-            .as_ref()
-            .is_some_and(|state| state.is_locked(self.now()))
-        {
-            return Ok(MfaCheck::Refused(MfaRefusal::Locked));
-        }
-        let checked = check.await?;
-        let op = match checked {
-            MfaCheck::Refused(_) => AccountOp::Fail,
-            MfaCheck::Accepted if state.is_some_and(|state| state.failures > 0) => {
-                AccountOp::Succeed
-            }
-            MfaCheck::Accepted => return Ok(checked),
+        let checked = match attempt {
+            Attempt::Malformed => return Ok(MfaCheck::Refused(MfaRefusal::Malformed)),
+            Attempt::Wrong => MfaCheck::Refused(MfaRefusal::Wrong),
+            Attempt::NotAccepted => MfaCheck::Refused(MfaRefusal::Replayed),
+            Attempt::Accepted => MfaCheck::Accepted,
         };
-        let outcome = self
-            .lockouts
-            .apply_account(&key, op, self.now(), &self.lockout)
-            .await?;
-        if let AccountOutcome::Counted { locked: Some(lock) } = outcome {
-            self.audit.record(
-                self.event(SdkAction::AccountLocked, Outcome::Success, user, context)
-                    .with_metadata("key", key.storage_key())
-                    .with_metadata("until", lock.until),
-            )?;
-        }
-        Ok(checked)
+        self.counter
+            .run(user, state, context, async { Ok(checked) })
+            .await
     }
 
     async fn replace_recovery_codes(&self, user: UserId) -> Result<Vec<SecretString>, MfaError> {

@@ -72,6 +72,9 @@ impl Ceremony {
     }
 }
 
+/// The ceremony kind of password-reset tokens (at most one per user).
+pub const PASSWORD_RESET: &str = "password_reset";
+
 /// Where second factors live. Every method is one atomic store operation.
 ///
 /// Sealed values are opaque to stores except for their `v1.<key id>.` prefix.
@@ -88,10 +91,13 @@ pub trait MfaStore: std::fmt::Debug + Send + Sync + 'static {
 
     /// Accepts `step` if it is newer than the last accepted one: for a confirmed factor
     /// (`confirm == false`, a login) or a pending one (`confirm == true`, which also confirms
-    /// it). Compare-and-set: of concurrent calls with one step, exactly one returns `true`.
+    /// it), whose seed is still `sealed` (so a check made with a seed read earlier fails once
+    /// the factor was removed, re-enrolled or re-sealed). Compare-and-set: of concurrent calls
+    /// with one step, exactly one returns `true`.
     async fn accept_totp_step(
         &self,
         user: UserId,
+        sealed: &str,
         step: u64,
         confirm: bool,
     ) -> Result<bool, StoreError>;
@@ -119,6 +125,14 @@ pub trait MfaStore: std::fmt::Debug + Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Conflict`] when its digest exists (a token collision: never in practice).
     async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<(), StoreError>;
+
+    /// Stores a password-reset ceremony (kind [`PASSWORD_RESET`]), replacing the user's
+    /// earlier one in the same step: a newer token invalidates the older (OWASP Forgot
+    /// Password Cheat Sheet), and of concurrent calls for one user exactly one token survives.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when its digest exists, or its kind is not [`PASSWORD_RESET`].
+    async fn put_password_reset(&self, ceremony: &Ceremony) -> Result<(), StoreError>;
 
     /// Removes and returns the ceremony of `kind` with `digest` if it has not expired at
     /// `now`: single use, so of racing takes exactly one gets it. An expired one is removed

@@ -6,6 +6,7 @@ use soc2_core::{RequestContext, UserId};
 use super::{AuthError, PasswordAuth};
 use crate::{
     AccountLockState, AccountOp, AccountOutcome, CredentialFlags, CredentialRecord, LockoutKey,
+    Username,
 };
 
 impl PasswordAuth {
@@ -97,6 +98,21 @@ impl PasswordAuth {
             .get(user)
             .await?
             .ok_or(AuthError::UnknownUser)
+    }
+
+    /// The credential of the account named `username`, if there is one (an invalid name has
+    /// none).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn find_credential(
+        &self,
+        username: &str,
+    ) -> Result<Option<CredentialRecord>, AuthError> {
+        match Username::parse(username) {
+            Ok(username) => Ok(self.credentials.find(&username).await?),
+            Err(_) => Ok(None),
+        }
     }
 
     async fn set_flags(

@@ -11,6 +11,15 @@ use crate::password::{
 };
 use crate::{CredentialRecord, LockoutKey, Username, Verification};
 
+/// How the user proved who they are before choosing a new password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Proof {
+    /// The current password (a change, or a login that requires one).
+    CurrentPassword,
+    /// A password-reset token.
+    ResetToken,
+}
+
 impl PasswordAuth {
     /// Creates the credential of a new account. `password` is checked against the policy
     /// with the user's own details in `profile` (the username and application name are added
@@ -85,16 +94,19 @@ impl PasswordAuth {
     ) -> Result<(), AuthError> {
         let record = self.credential(user_id).await?;
         self.check_current(&record, current, context).await?;
-        self.change_verified(record, new, profile, context).await
+        self.change_verified(record, new, profile, Proof::CurrentPassword, context)
+            .await
     }
 
-    /// The part of a password change after the current password was proven (here, or at the
-    /// login that is being completed): age, policy and history rules, then the swap.
+    /// The part of a password change after the user proved who they are (`proof`): the
+    /// policy and history rules, the minimum age for a change with the current password (a
+    /// forgotten password is reset whatever its age), then the swap.
     pub(crate) async fn change_verified(
         &self,
         record: CredentialRecord,
         new: &str,
         profile: &UserContext<'_>,
+        proof: Proof,
         context: &RequestContext,
     ) -> Result<(), AuthError> {
         let user_id = record.user_id;
@@ -107,7 +119,7 @@ impl PasswordAuth {
             Some(rejected) => rejected.push(violation),
             None => rejected = Some(PasswordRejected::new(violation)),
         };
-        if self.too_recent(&record) {
+        if proof == Proof::CurrentPassword && self.too_recent(&record) {
             reject(Violation::new(
                 ViolationCode::TooRecent,
                 "the password was changed too recently to change it again",
@@ -123,14 +135,12 @@ impl PasswordAuth {
             self.audit_rejected(&rejected, Some(user_id), context)?;
             return Err(rejected.into());
         }
-        self.replace(
-            &record,
-            &password,
-            SdkAction::PasswordChanged,
-            Actor::user(user_id),
-            context,
-        )
-        .await
+        let action = match proof {
+            Proof::CurrentPassword => SdkAction::PasswordChanged,
+            Proof::ResetToken => SdkAction::PasswordReset,
+        };
+        self.replace(&record, &password, action, Actor::user(user_id), context)
+            .await
     }
 
     /// An administrator (or a reset flow) sets a user's password without the current one.

@@ -19,6 +19,7 @@ use crate::audit::user_event;
 use crate::password::{PasswordChecker, PasswordPolicy, UserContext};
 use crate::{CredentialStore, LockoutPolicy, LockoutStore, PasswordHasher, Username};
 
+pub(crate) use change::Proof;
 pub use error::AuthError;
 pub use outcome::{
     ChangeReason, DenyReason, LoginDenied, PasswordCheck, PublicDenial, VerifiedPassword,

@@ -12,8 +12,8 @@ use serde_json::Value;
 use soc2_audit::{AuditLog, AuditLogConfig, AuditStore, MemoryAuditStore};
 use soc2_core::{BoxError, KeyId, KeyRing, ManualClock, UserId};
 use soc2_rbac::{
-    Authorizer, EntityProvider, MemoryRoleStore, PolicyStore, ResourceEntity, ResourceRef,
-    RoleManager, RoleName,
+    Authorizer, ElevationManager, ElevationPolicy, EntityProvider, MemoryRoleStore, PolicyStore,
+    ResourceEntity, ResourceRef, RoleManager, RoleName,
 };
 use time::macros::datetime;
 
@@ -33,6 +33,7 @@ impl EntityProvider for Resources {
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
+    pub clock: Arc<ManualClock>,
     pub policies: Arc<PolicyStore>,
     pub roles: MemoryRoleStore,
     pub resources: Arc<Resources>,
@@ -79,10 +80,11 @@ pub async fn fixture() -> Fixture {
         Arc::new(roles.clone()),
         resources.clone(),
         audit.clone(),
-        clock,
+        clock.clone(),
     );
     Fixture {
         dir,
+        clock,
         policies,
         roles,
         resources,
@@ -94,6 +96,17 @@ pub async fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    /// An elevation manager on this fixture's stores, clock and audit log.
+    pub fn elevations(&self, policy: ElevationPolicy) -> ElevationManager {
+        ElevationManager::new(
+            Arc::new(self.roles.clone()),
+            self.policies.clone(),
+            policy,
+            self.audit.clone(),
+            self.clock.clone(),
+        )
+    }
+
     pub fn add_resource(&self, resource: &ResourceRef, entity: ResourceEntity) {
         self.resources.0.lock().unwrap().insert(
             (resource.kind().to_owned(), resource.id().to_owned()),

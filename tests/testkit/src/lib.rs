@@ -16,8 +16,12 @@ pub mod auth;
 pub mod credential;
 pub mod lockout;
 pub mod mfa;
+pub mod passkey;
 pub mod postgres;
+pub mod rbac;
+pub mod review;
 pub mod session;
+pub mod web;
 
 /// A fixed key ring for tests (never use fixed keys outside tests).
 #[must_use]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use soc2_auth::mfa::{Ceremony, MfaStore, RecoveryDigest, TotpRecord};
+use soc2_auth::mfa::{Ceremony, MfaStore, PASSWORD_RESET, RecoveryDigest, TotpRecord};
 use soc2_core::{KeyId, StoreError, UserId};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -23,8 +23,12 @@ pub trait MfaBackend: Send + Sync + 'static {
 
 const T0: OffsetDateTime = datetime!(2026-11-23 09:00:00.123456 UTC);
 
+fn sealed(user: UserId, key: &str) -> String {
+    format!("v1.{key}.c2VhbGVk-{user}")
+}
+
 fn pending(user: UserId, key: &str) -> TotpRecord {
-    TotpRecord::pending(user, format!("v1.{key}.c2VhbGVk-{user}"), T0)
+    TotpRecord::pending(user, sealed(user, key), T0)
 }
 
 fn digests(seed: u8) -> Vec<RecoveryDigest> {
@@ -43,13 +47,32 @@ pub async fn totp_records_round_trip_and_confirm_once(backend: &impl MfaBackend)
     store.put_pending_totp(&replacement).await.unwrap();
     assert_eq!(store.totp(user).await.unwrap(), Some(replacement.clone()));
 
+    let current = replacement.sealed_secret.as_str();
     assert!(
-        !store.accept_totp_step(user, 100, false).await.unwrap(),
+        !store
+            .accept_totp_step(user, current, 100, false)
+            .await
+            .unwrap(),
         "pending: no login"
     );
-    assert!(store.accept_totp_step(user, 100, true).await.unwrap());
     assert!(
-        !store.accept_totp_step(user, 101, true).await.unwrap(),
+        !store
+            .accept_totp_step(user, &record.sealed_secret, 100, true)
+            .await
+            .unwrap(),
+        "a replaced seed"
+    );
+    assert!(
+        store
+            .accept_totp_step(user, current, 100, true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .accept_totp_step(user, current, 101, true)
+            .await
+            .unwrap(),
         "already confirmed"
     );
     let confirmed = store.totp(user).await.unwrap().unwrap();
@@ -63,7 +86,7 @@ pub async fn totp_records_round_trip_and_confirm_once(backend: &impl MfaBackend)
     ));
     assert!(
         !store
-            .accept_totp_step(UserId::new_v7(), 1, true)
+            .accept_totp_step(UserId::new_v7(), current, 1, true)
             .await
             .unwrap()
     );
@@ -73,19 +96,35 @@ pub async fn accepted_steps_only_move_forward(backend: &impl MfaBackend) {
     let store = backend.open().await;
     let user = UserId::new_v7();
     store.put_pending_totp(&pending(user, "k1")).await.unwrap();
-    assert!(store.accept_totp_step(user, 10, true).await.unwrap());
     assert!(
-        !store.accept_totp_step(user, 10, false).await.unwrap(),
+        store
+            .accept_totp_step(user, &sealed(user, "k1"), 10, true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .accept_totp_step(user, &sealed(user, "k1"), 10, false)
+            .await
+            .unwrap(),
         "same step"
     );
     assert!(
-        !store.accept_totp_step(user, 9, false).await.unwrap(),
+        !store
+            .accept_totp_step(user, &sealed(user, "k1"), 9, false)
+            .await
+            .unwrap(),
         "older step"
     );
-    assert!(store.accept_totp_step(user, 11, false).await.unwrap());
     assert!(
         store
-            .accept_totp_step(user, 59_000_000, false)
+            .accept_totp_step(user, &sealed(user, "k1"), 11, false)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .accept_totp_step(user, &sealed(user, "k1"), 59_000_000, false)
             .await
             .unwrap()
     );
@@ -102,11 +141,21 @@ pub async fn racing_uses_of_one_step_let_exactly_one_through(backend: &impl MfaB
         .put_pending_totp(&pending(user, "k1"))
         .await
         .unwrap();
-    assert!(stores[0].accept_totp_step(user, 10, true).await.unwrap());
+    assert!(
+        stores[0]
+            .accept_totp_step(user, &sealed(user, "k1"), 10, true)
+            .await
+            .unwrap()
+    );
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let store = Arc::clone(&stores[i % 2]);
-            tokio::spawn(async move { store.accept_totp_step(user, 11, false).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .accept_totp_step(user, &sealed(user, "k1"), 11, false)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut accepted = 0;
@@ -332,6 +381,72 @@ pub async fn ceremonies_are_single_use_and_expire(backend: &impl MfaBackend) {
     assert_eq!(taken, 1);
 }
 
+pub async fn a_newer_password_reset_replaces_the_older(backend: &impl MfaBackend) {
+    let stores = [backend.open().await, backend.open().await];
+    let (alice, bob) = (UserId::new_v7(), UserId::new_v7());
+    let reset = |byte: u8, user: UserId| {
+        Ceremony::new(
+            [byte; 32],
+            PASSWORD_RESET,
+            user,
+            "{}".into(),
+            T0 + time::Duration::minutes(15),
+        )
+    };
+    let take = |store: &Arc<dyn MfaStore>, byte: u8| {
+        let store = Arc::clone(store);
+        async move {
+            store
+                .take_ceremony(&[byte; 32], PASSWORD_RESET, T0)
+                .await
+                .unwrap()
+                .map(|c| c.user_id)
+        }
+    };
+    stores[0]
+        .put_password_reset(&reset(1, alice))
+        .await
+        .unwrap();
+    stores[1].put_password_reset(&reset(2, bob)).await.unwrap();
+    stores[1]
+        .put_password_reset(&reset(3, alice))
+        .await
+        .unwrap();
+    assert_eq!(
+        take(&stores[0], 1).await,
+        None,
+        "replaced by the newer token"
+    );
+    assert_eq!(take(&stores[0], 3).await, Some(alice));
+    assert_eq!(
+        take(&stores[1], 2).await,
+        Some(bob),
+        "another user's token stays"
+    );
+    assert!(matches!(
+        stores[0]
+            .put_password_reset(&Ceremony::new([4; 32], "mfa_login", alice, "{}".into(), T0))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let tasks: Vec<_> = (0..20u8)
+        .map(|i| {
+            let store = Arc::clone(&stores[usize::from(i % 2)]);
+            let ceremony = reset(10 + i, alice);
+            tokio::spawn(async move { store.put_password_reset(&ceremony).await.unwrap() })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut live = 0;
+    for i in 0..20u8 {
+        live += usize::from(take(&stores[0], 10 + i).await.is_some());
+    }
+    assert_eq!(live, 1, "exactly one of the racing tokens survives");
+}
+
 /// Expands to one `#[tokio::test]` per `MfaStore` case for a backend expression yielding
 /// `Option<impl MfaBackend>`.
 #[macro_export]
@@ -345,6 +460,7 @@ macro_rules! mfa_store_conformance {
             reseal_queries_match_key_prefixes_exactly,
             removing_a_factor_leaves_others,
             ceremonies_are_single_use_and_expire,
+            a_newer_password_reset_replaces_the_older,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {

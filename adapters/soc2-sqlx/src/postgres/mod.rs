@@ -12,6 +12,9 @@ use crate::error::store_error;
 use crate::lockout::sql_lockout_store;
 use crate::mfa::sql_mfa_store;
 use crate::migrate::{Migration, embedded_migrations, sql_migrate};
+use crate::passkey::sql_passkey_store;
+use crate::review::sql_review_store;
+use crate::role::sql_role_store;
 use crate::session::sql_session_store;
 
 sql_migrate!(PgPool, "postgres");
@@ -63,6 +66,32 @@ sql_mfa_store!(
     sqlx::PgPool
 );
 
+sql_role_store!(
+    /// Role assignments, the role hierarchy and elevations on PostgreSQL, shared by every app
+    /// instance. Grants and approvals for one user, and hierarchy changes, check and write
+    /// under a transaction-scoped advisory lock: of concurrent grants that together break a
+    /// segregation-of-duties rule, one is refused.
+    PgRoleStore,
+    sqlx::Postgres,
+    sqlx::PgPool
+);
+
+sql_review_store!(
+    /// Access-review campaigns on PostgreSQL, shared by every app instance. A campaign and its
+    /// items are written in one transaction; a decision is one conditional statement: of
+    /// racing decisions on one item, exactly one is recorded.
+    PgReviewStore,
+    sqlx::PgPool
+);
+
+sql_passkey_store!(
+    /// Passkeys on PostgreSQL, shared by every app instance. A credential id is registered
+    /// once, by anyone; recording a use is one conditional update on the stored state: of
+    /// racing uses, exactly one applies.
+    PgPasskeyStore,
+    sqlx::PgPool
+);
+
 embedded_migrations!("postgres");
 
 /// Opens a pool on `url` (e.g. `postgres://user@host/db`).
@@ -103,4 +132,15 @@ async fn begin_migration(
         .execute(&mut *tx)
         .await?;
     Ok(tx)
+}
+
+/// Serializes the current transaction with every other one that locks `key` in this schema,
+/// until it ends (a transaction-scoped advisory lock on a 64-bit hash of schema and key; a
+/// collision only serializes more).
+async fn lock_key(conn: &mut sqlx::PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.' || $1, 0))")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -13,6 +13,9 @@ use crate::error::store_error;
 use crate::lockout::sql_lockout_store;
 use crate::mfa::sql_mfa_store;
 use crate::migrate::{Migration, embedded_migrations, sql_migrate};
+use crate::passkey::sql_passkey_store;
+use crate::review::sql_review_store;
+use crate::role::sql_role_store;
 use crate::session::sql_session_store;
 
 sql_migrate!(SqlitePool, "sqlite");
@@ -62,6 +65,31 @@ sql_mfa_store!(
     /// TOTP factors and recovery codes on SQLite. Accepting a time step and consuming a code
     /// are single conditional statements: of racing uses, exactly one succeeds.
     SqliteMfaStore,
+    sqlx::SqlitePool
+);
+
+sql_role_store!(
+    /// Role assignments, the role hierarchy and elevations on SQLite. Grants, approvals and
+    /// hierarchy changes check and write under `BEGIN IMMEDIATE`: of concurrent grants that
+    /// together break a segregation-of-duties rule, from any number of pools on one file, one
+    /// is refused.
+    SqliteRoleStore,
+    sqlx::Sqlite,
+    sqlx::SqlitePool
+);
+
+sql_review_store!(
+    /// Access-review campaigns on SQLite. A campaign and its items are written under
+    /// `BEGIN IMMEDIATE`, all or nothing; a decision is one conditional statement: of racing
+    /// decisions on one item, exactly one is recorded.
+    SqliteReviewStore,
+    sqlx::SqlitePool
+);
+
+sql_passkey_store!(
+    /// Passkeys on SQLite. A credential id is registered once, by anyone; recording a use is
+    /// one conditional update on the stored state: of racing uses, exactly one applies.
+    SqlitePasskeyStore,
     sqlx::SqlitePool
 );
 
@@ -117,4 +145,10 @@ async fn begin_migration(
     pool: &SqlitePool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
     begin_write(pool).await
+}
+
+/// Nothing to do on SQLite: a write transaction (`begin_write`) already holds the single writer
+/// lock, which serializes it with every other writer, whatever `key` it would lock.
+async fn lock_key(_conn: &mut sqlx::SqliteConnection, _key: &str) -> Result<(), sqlx::Error> {
+    Ok(())
 }

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use soc2_audit::AuditStore;
 use soc2_auth::mfa::MfaStore;
+use soc2_auth::passkey::PasskeyStore;
 use soc2_auth::{CredentialStore, LockoutStore};
 use soc2_core::KeyRing;
+use soc2_rbac::RoleStore;
+use soc2_rbac::review::ReviewStore;
 use soc2_session::SessionStore;
 use soc2_session::jwt::TokenDenyList;
 use soc2_sqlx::{postgres, sqlite};
@@ -16,7 +19,10 @@ use soc2_testkit::audit::{AuditBackend, AuditTamper};
 use soc2_testkit::credential::CredentialBackend;
 use soc2_testkit::lockout::LockoutBackend;
 use soc2_testkit::mfa::MfaBackend;
+use soc2_testkit::passkey::PasskeyBackend;
 use soc2_testkit::postgres::TestSchema;
+use soc2_testkit::rbac::RoleBackend;
+use soc2_testkit::review::ReviewBackend;
 use soc2_testkit::session::SessionBackend;
 use sqlx::AnyPool;
 
@@ -169,6 +175,22 @@ impl MfaBackend for SqlBackend {
 }
 
 #[async_trait]
+impl PasskeyBackend for SqlBackend {
+    async fn open(&self) -> Arc<dyn PasskeyStore> {
+        match self {
+            Self::Sqlite { url, .. } => Arc::new(sqlite::SqlitePasskeyStore::new(
+                sqlite::connect(url).await.unwrap(),
+            )),
+            Self::Postgres(schema) => Arc::new(postgres::PgPasskeyStore::new(schema.pool().await)),
+        }
+    }
+
+    async fn cleanup(&self) {
+        AuditBackend::cleanup(self).await;
+    }
+}
+
+#[async_trait]
 impl AuditTamper for SqlBackend {
     async fn set_body(&self, seq: u64, body: &str) {
         let pool = self.any().await;
@@ -230,5 +252,37 @@ impl AuditTamper for SqlBackend {
     async fn delete_checkpoints(&self) {
         self.execute("DELETE FROM soc2_audit_checkpoints", &[])
             .await;
+    }
+}
+
+#[async_trait]
+impl RoleBackend for SqlBackend {
+    async fn open(&self) -> Arc<dyn RoleStore> {
+        match self {
+            Self::Sqlite { url, .. } => Arc::new(sqlite::SqliteRoleStore::new(
+                sqlite::connect(url).await.unwrap(),
+            )),
+            Self::Postgres(schema) => Arc::new(postgres::PgRoleStore::new(schema.pool().await)),
+        }
+    }
+
+    async fn cleanup(&self) {
+        AuditBackend::cleanup(self).await;
+    }
+}
+
+#[async_trait]
+impl ReviewBackend for SqlBackend {
+    async fn open(&self) -> Arc<dyn ReviewStore> {
+        match self {
+            Self::Sqlite { url, .. } => Arc::new(sqlite::SqliteReviewStore::new(
+                sqlite::connect(url).await.unwrap(),
+            )),
+            Self::Postgres(schema) => Arc::new(postgres::PgReviewStore::new(schema.pool().await)),
+        }
+    }
+
+    async fn cleanup(&self) {
+        AuditBackend::cleanup(self).await;
     }
 }

@@ -15,6 +15,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        super::principal(&parts.extensions).map(Self)
+        soc2_web::current_user(parts.extensions.get())
+            .map(Self)
+            .map_err(Rejection::new)
     }
 }

@@ -1,11 +1,9 @@
 //! `FreshAuth`: step-up before sensitive actions.
 
-use std::time::Duration;
-
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 
-use crate::{Principal, Rejection, RejectionKind};
+use crate::{Principal, Rejection};
 
 /// A user who authenticated within the last `MINUTES` minutes (OWASP ASVS 4.0.3 V3.7.1).
 /// Rejects like [`CurrentUser`](crate::CurrentUser) without a session, and with 403
@@ -18,12 +16,8 @@ impl<S: Send + Sync, const MINUTES: u64> FromRequestParts<S> for FreshAuth<MINUT
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let principal = super::principal(&parts.extensions)?;
-        let max_age = Duration::from_secs(MINUTES.saturating_mul(60));
-        principal
-            .session()
-            .require_fresh(max_age, principal.checked_at())
-            .map_err(|_| Rejection::new(RejectionKind::StepUpRequired))?;
-        Ok(Self(principal))
+        soc2_web::fresh_auth(parts.extensions.get(), MINUTES)
+            .map(Self)
+            .map_err(Rejection::new)
     }
 }

@@ -1,7 +1,7 @@
-//! Administration: audit export and verification, unlocking accounts.
-//!
-//! Until soc2-rbac lands, only the bootstrap administrator (`admin`) may call these, within
-//! 15 minutes of signing in (step-up); Cedar authorization replaces [`Admin`]'s check then.
+//! Administration: audit export and verification, user roles, unlocking accounts, ending a
+//! user's sessions, reloading the policies. Each route needs a sign-in within 15 minutes
+//! (step-up) and the Cedar action it names (`read_audit`, `manage_users`,
+//! `reload_policies`); a refusal is 403 `forbidden`, audited by the authorizer.
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -11,13 +11,11 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use soc2_audit::{
-    Actor, AuditEvent, ExportFormat, Outcome, SdkAction, Target, TimeRange, VerifyError,
-    VerifyRequest,
-};
+use soc2_audit::{Actor, ExportFormat, TimeRange, VerifyError, VerifyRequest};
 use soc2_auth::Username;
-use soc2_core::RequestContext;
-use soc2_tower::{FreshAuth, Principal};
+use soc2_core::{RequestContext, UserId};
+use soc2_rbac::{ReloadError, ResourceRef, RoleName};
+use soc2_tower::{Authorize, FreshAuth};
 use time::format_description::well_known::Rfc3339;
 use time::macros::{datetime, format_description};
 use time::{Date, OffsetDateTime};
@@ -25,16 +23,16 @@ use time::{Date, OffsetDateTime};
 use super::ApiError;
 use super::error::unavailable;
 use crate::app::AppState;
-use crate::bootstrap::ADMIN_USERNAME;
+use crate::changes::{AUDIT_LOG_TYPE, POLICY_SET_TYPE};
 
 /// How recently an administrator must have signed in.
 const ADMIN_FRESHNESS_MINUTES: u64 = 15;
 
-/// The bootstrap administrator, authenticated within [`ADMIN_FRESHNESS_MINUTES`]. Anyone else
-/// is refused with 403 `forbidden`, audited as `authz.denied`.
+/// A user signed in within [`ADMIN_FRESHNESS_MINUTES`], with the authorizer at hand; each
+/// handler asks for its own action with [`Admin::require`].
 #[derive(Debug)]
 pub(crate) struct Admin {
-    principal: Principal,
+    authz: Authorize,
     context: RequestContext,
 }
 
@@ -42,36 +40,62 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let FreshAuth(principal) =
-            FreshAuth::<ADMIN_FRESHNESS_MINUTES>::from_request_parts(parts, state)
-                .await
-                .map_err(IntoResponse::into_response)?;
+        FreshAuth::<ADMIN_FRESHNESS_MINUTES>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let authz = Authorize::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let context = parts
             .extensions
             .get::<RequestContext>()
             .cloned()
             .unwrap_or_default();
-        let record = state
-            .auth
-            .credential(principal.user_id())
-            .await
-            .map_err(|e| ApiError::from(e).into_response())?;
-        if record.username.as_str() == ADMIN_USERNAME {
-            return Ok(Self { principal, context });
-        }
-        let denied = AuditEvent::new(
-            SdkAction::AuthorizationDenied,
-            Outcome::Denied,
-            Actor::user(principal.user_id()),
-            state.clock.now(),
-        )
-        .with_target(Target::new("route", parts.uri.path()))
-        .with_reason("administrator only")
-        .with_context(context);
-        Err(match state.audit.record(denied) {
-            Ok(()) => ApiError::Forbidden.into_response(),
-            Err(error) => unavailable(&error).into_response(),
-        })
+        Ok(Self { authz, context })
+    }
+}
+
+impl Admin {
+    /// Refuses unless the policies allow `action` on `resource`.
+    async fn require(&self, action: &str, resource: &ResourceRef) -> Result<(), ApiError> {
+        self.authz.require(action, resource, Value::Null).await?;
+        Ok(())
+    }
+
+    /// The administrator as the audit log's actor.
+    fn actor(&self) -> Actor {
+        Actor::user(self.authz.principal().user_id())
+    }
+
+    /// The user named `username` once `manage_users` on them is allowed (an unknown name is
+    /// checked as an unknown user, so only administrators learn that it does not exist).
+    async fn managed_user(&self, state: &AppState, username: &str) -> Result<UserId, ApiError> {
+        let found = match Username::parse(username) {
+            Ok(username) => state
+                .credentials
+                .find(&username)
+                .await
+                .map_err(|e| unavailable(&e))?,
+            Err(_) => None,
+        };
+        // The nil id belongs to nobody.
+        let user = found
+            .as_ref()
+            .map_or(UserId::from_uuid(uuid::Uuid::nil()), |r| r.user_id);
+        self.require("manage_users", &ResourceRef::user(user))
+            .await?;
+        found.map(|r| r.user_id).ok_or(ApiError::NotFound)
+    }
+
+    /// A valid role name and the managed user it is about (400 for a malformed name).
+    async fn managed_role(
+        &self,
+        state: &AppState,
+        username: &str,
+        role: &str,
+    ) -> Result<(UserId, RoleName), ApiError> {
+        let role = RoleName::new(role).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        Ok((self.managed_user(state, username).await?, role))
     }
 }
 
@@ -86,9 +110,10 @@ pub(crate) struct ExportQuery {
 /// as JSON Lines (`format=jsonl`, the default) or CSV (`format=csv`).
 pub(crate) async fn export(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
+    admin.require("read_audit", &audit_log()).await?;
     let (format, content_type) = match query.format.as_deref() {
         None | Some("jsonl") => (ExportFormat::JsonLines, "application/x-ndjson"),
         Some("csv") => (ExportFormat::Csv, "text/csv; charset=utf-8"),
@@ -113,8 +138,9 @@ pub(crate) async fn export(
 /// or `{"ok": false, "violation": {"seq", "kind", "detail"}}`.
 pub(crate) async fn verify(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
 ) -> Result<Json<Value>, ApiError> {
+    admin.require("read_audit", &audit_log()).await?;
     state.audit.flush().await.map_err(|e| unavailable(&e))?;
     let result = soc2_audit::verify(
         state.audit_store.as_ref(),
@@ -144,22 +170,84 @@ pub(crate) async fn unlock(
     admin: Admin,
     Path(username): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let username = Username::parse(&username).map_err(|_| ApiError::NotFound)?;
-    let record = state
-        .credentials
-        .find(&username)
-        .await
-        .map_err(|e| unavailable(&e))?
-        .ok_or(ApiError::NotFound)?;
+    let user = admin.managed_user(&state, &username).await?;
     state
         .auth
-        .unlock(
-            record.user_id,
-            Actor::user(admin.principal.user_id()),
-            &admin.context,
-        )
+        .unlock(user, admin.actor(), &admin.context)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session of `username`.
+pub(crate) async fn revoke_sessions(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(username): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = admin.managed_user(&state, &username).await?;
+    state
+        .sessions
+        .revoke_user(user, admin.actor(), &admin.context)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Grants `role` to `username`: 204, or 409 `sod_conflict` naming the rule the grant would
+/// break (refused and audited).
+pub(crate) async fn grant_role(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((username, role)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (user, role) = admin.managed_role(&state, &username, &role).await?;
+    state
+        .role_manager
+        .assign(admin.actor(), user, &role)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes `role` from `username` (204 whether or not it was held).
+pub(crate) async fn revoke_role(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((username, role)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (user, role) = admin.managed_role(&state, &username, &role).await?;
+    state
+        .role_manager
+        .revoke(admin.actor(), user, &role)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reloads the policy directory: `{"version", "previous_version"}`, or 422
+/// `invalid_policies` with every problem while the previous set stays in force.
+pub(crate) async fn reload_policies(
+    State(state): State<AppState>,
+    admin: Admin,
+) -> Result<Json<Value>, ApiError> {
+    admin
+        .require(
+            "reload_policies",
+            &ResourceRef::new(POLICY_SET_TYPE, "current"),
+        )
+        .await?;
+    match state.policies.reload(admin.actor()).await {
+        Ok(report) => Ok(Json(json!({
+            "version": report.current.to_string(),
+            "previous_version": report.previous.to_string(),
+        }))),
+        Err(ReloadError::Invalid(error)) => Err(ApiError::InvalidPolicies(
+            error.problems().iter().map(ToString::to_string).collect(),
+        )),
+        Err(other) => Err(unavailable(&other)),
+    }
+}
+
+/// The audit log as a Cedar resource.
+fn audit_log() -> ResourceRef {
+    ResourceRef::new(AUDIT_LOG_TYPE, "log")
 }
 
 /// An RFC 3339 instant or a `YYYY-MM-DD` date (midnight UTC).

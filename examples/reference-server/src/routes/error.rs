@@ -11,7 +11,9 @@ use soc2_auth::AuthError;
 use soc2_auth::login::LoginError;
 use soc2_auth::mfa::MfaError;
 use soc2_auth::password::Violation;
+use soc2_rbac::RoleError;
 use soc2_session::SessionError;
+use soc2_tower::Rejection;
 
 /// Why a request failed, as the caller sees it.
 #[derive(Debug)]
@@ -22,8 +24,6 @@ pub(crate) enum ApiError {
     InvalidCredentials,
     /// 403 `invalid_current_password`: the current password given for a change is wrong.
     WrongCurrentPassword,
-    /// 403 `forbidden`.
-    Forbidden,
     /// 404 `not_found`.
     NotFound,
     /// 409 `username_taken`.
@@ -47,6 +47,29 @@ pub(crate) enum ApiError {
     TryLater(Duration),
     /// 503 `unavailable`: a store or the audit log failed; nothing took effect.
     Unavailable,
+    /// An authorization refusal from the session layer, answered as it says (403
+    /// `forbidden`, 503 when the authorizer failed).
+    Authorization(Rejection),
+    /// 409 `sod_conflict` naming the segregation-of-duties rule a role grant would break.
+    SodConflict(String),
+    /// 422 `invalid_policies` with every problem (`file:line:col: message`); the previous
+    /// policy set stays in force.
+    InvalidPolicies(Vec<String>),
+}
+
+impl From<Rejection> for ApiError {
+    fn from(rejection: Rejection) -> Self {
+        Self::Authorization(rejection)
+    }
+}
+
+impl From<RoleError> for ApiError {
+    fn from(error: RoleError) -> Self {
+        match error {
+            RoleError::SodConflict(conflict) => Self::SodConflict(conflict.rule),
+            other => unavailable(&other),
+        }
+    }
 }
 
 impl From<AuthError> for ApiError {
@@ -103,6 +126,15 @@ pub(crate) fn unavailable(error: &dyn std::error::Error) -> ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
+            Self::Authorization(rejection) => return rejection.into_response(),
+            Self::SodConflict(rule) => (
+                StatusCode::CONFLICT,
+                json!({"error": "sod_conflict", "rule": rule}),
+            ),
+            Self::InvalidPolicies(problems) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": "invalid_policies", "problems": problems}),
+            ),
             Self::InvalidRequest(detail) => (
                 StatusCode::BAD_REQUEST,
                 json!({"error": "invalid_request", "detail": detail}),
@@ -115,7 +147,6 @@ impl IntoResponse for ApiError {
                 StatusCode::FORBIDDEN,
                 json!({"error": "invalid_current_password"}),
             ),
-            Self::Forbidden => (StatusCode::FORBIDDEN, json!({"error": "forbidden"})),
             Self::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not_found"})),
             Self::UsernameTaken => (StatusCode::CONFLICT, json!({"error": "username_taken"})),
             Self::EnrollmentRequired => (

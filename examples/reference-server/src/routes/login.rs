@@ -6,12 +6,14 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use soc2_auth::login::{LoginOutcome, MfaMethod, MfaProof};
 use soc2_auth::password::UserContext;
 use soc2_auth::{ChangeReason, PublicDenial};
 use soc2_session::SessionToken;
 use soc2_tower::{ClientContext, CsrfToken};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::{ApiError, JsonBody};
 use crate::app::AppState;
@@ -106,9 +108,14 @@ pub(crate) async fn change_required_password(
 /// The HTTP answer to a login step.
 fn answer(state: &AppState, outcome: LoginOutcome) -> Result<Response, ApiError> {
     match outcome {
-        LoginOutcome::Authenticated { token, .. } => Ok(session(state, &token, "authenticated")),
+        LoginOutcome::Authenticated { token, .. } => {
+            Ok(session(state, &token, "authenticated", None))
+        }
+        LoginOutcome::EnrollmentDue {
+            token, deadline, ..
+        } => Ok(session(state, &token, "authenticated", Some(deadline))),
         LoginOutcome::EnrollmentRequired { token, .. } => {
-            Ok(session(state, &token, "enrollment_required"))
+            Ok(session(state, &token, "enrollment_required", None))
         }
         LoginOutcome::MfaRequired { challenge, methods } => {
             let methods: Vec<&str> = methods.into_iter().map(MfaMethod::name).collect();
@@ -136,9 +143,18 @@ fn answer(state: &AppState, outcome: LoginOutcome) -> Result<Response, ApiError>
 }
 
 /// The session cookie and its CSRF token.
-fn session(state: &AppState, token: &SessionToken, status: &str) -> Response {
+/// A session answer; `enroll_by` tells a user inside an MFA grace period when it ends.
+fn session(
+    state: &AppState,
+    token: &SessionToken,
+    status: &str,
+    enroll_by: Option<OffsetDateTime>,
+) -> Response {
     let csrf = CsrfToken::for_session(token);
-    let body = json!({"status": status, "csrf_token": csrf.as_str()});
+    let mut body = json!({"status": status, "csrf_token": csrf.as_str()});
+    if let Some(deadline) = enroll_by.and_then(|d| d.format(&Rfc3339).ok()) {
+        body["mfa_enrollment_due"] = Value::String(deadline);
+    }
     ([(SET_COOKIE, state.cookie.set(token))], Json(body)).into_response()
 }
 

@@ -14,9 +14,9 @@ use soc2_session::DeviceSession;
 use soc2_tower::{ClientContext, CurrentUser};
 use time::format_description::well_known::Rfc3339;
 
+use super::error::unavailable;
 use super::{ApiError, JsonBody};
 use crate::app::AppState;
-use crate::bootstrap::ADMIN_USERNAME;
 
 /// `{id, username, roles, mfa: {totp, passkeys, recovery_codes_left}}`. Until soc2-rbac
 /// lands the only role is the bootstrap administrator's `admin`; passkeys are not offered yet
@@ -28,15 +28,15 @@ pub(crate) async fn me(
     let record = state.auth.credential(user.user_id()).await?;
     let totp = state.mfa.has_totp(user.user_id()).await?;
     let recovery_codes_left = state.mfa.recovery_codes_left(user.user_id()).await?;
-    let username = record.username.as_str();
-    let roles: &[&str] = if username == ADMIN_USERNAME {
-        &["admin"]
-    } else {
-        &[]
-    };
+    let held = state
+        .roles
+        .user_roles(user.user_id(), state.clock.now())
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let roles: Vec<&str> = held.direct().map(|role| role.as_str()).collect();
     Ok(Json(json!({
         "id": user.user_id(),
-        "username": username,
+        "username": record.username.as_str(),
         "roles": roles,
         "mfa": {"totp": totp, "passkeys": 0, "recovery_codes_left": recovery_codes_left},
     })))

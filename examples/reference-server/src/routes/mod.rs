@@ -17,10 +17,18 @@
 //! | `POST /api/me/mfa/recovery-codes` | `{recovery_codes}`: a new set, other sessions revoked |
 //! | `GET /api/admin/audit`, `GET /api/admin/audit/verify` | export, verification |
 //! | `POST /api/admin/users/{username}/unlock` | 204 |
+//! | `DELETE /api/admin/users/{username}/sessions` | 204: every session of the user ends |
+//! | `PUT`, `DELETE /api/admin/users/{username}/roles/{role}` | 204, 409 `sod_conflict` with the rule |
+//! | `POST /api/admin/policies/reload` | `{version, previous_version}`, 422 `invalid_policies` |
+//! | `POST /api/changes` | 201 `{id}`, 403 |
+//! | `POST /api/changes/{id}/approve` | `{id, status}`, 403 (e.g. one's own change), 409 |
+//!
+//! Administrative routes need a sign-in within 15 minutes and the Cedar action they name.
 
 mod admin;
 mod auth;
 mod body;
+mod changes;
 mod enrollment;
 mod error;
 mod login;
@@ -61,6 +69,17 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/admin/audit", get(admin::export))
         .route("/api/admin/audit/verify", get(admin::verify))
         .route("/api/admin/users/{username}/unlock", post(admin::unlock))
+        .route(
+            "/api/admin/users/{username}/sessions",
+            delete(admin::revoke_sessions),
+        )
+        .route(
+            "/api/admin/users/{username}/roles/{role}",
+            put(admin::grant_role).delete(admin::revoke_role),
+        )
+        .route("/api/admin/policies/reload", post(admin::reload_policies))
+        .route("/api/changes", post(changes::request))
+        .route("/api/changes/{id}/approve", post(changes::approve))
         .fallback(|| async { ApiError::NotFound })
         .layer(from_fn_with_state(state.clone(), enrollment::confine))
         .with_state(state)

@@ -361,7 +361,10 @@ pub async fn audit_export_and_verify(server: &TestServer) {
     let admin = server.login("admin", ADMIN_PASSWORD).await;
     let me = server.get("/api/me", Some(&admin)).await.json();
     assert_eq!(me["roles"], json!(["admin"]));
-    let verified = server.get("/api/admin/audit/verify", Some(&admin)).await;
+    let not_an_auditor = server.get("/api/admin/audit/verify", Some(&admin)).await;
+    assert_eq!(not_an_auditor.status, StatusCode::FORBIDDEN);
+    let auditor = server.auditor().await;
+    let verified = server.get("/api/admin/audit/verify", Some(&auditor)).await;
     assert_eq!(verified.status, StatusCode::OK);
     let verified = verified.json();
     assert_eq!(verified["ok"], true);
@@ -380,7 +383,7 @@ pub async fn audit_export_and_verify(server: &TestServer) {
     let csv = server
         .get(
             "/api/admin/audit?format=csv&from=2026-01-01&to=2027-01-01",
-            Some(&admin),
+            Some(&auditor),
         )
         .await;
     assert_eq!(csv.status, StatusCode::OK);
@@ -393,13 +396,13 @@ pub async fn audit_export_and_verify(server: &TestServer) {
     let empty = server
         .get(
             "/api/admin/audit?from=2020-01-01&to=2020-01-02",
-            Some(&admin),
+            Some(&auditor),
         )
         .await;
     assert_eq!(empty.status, StatusCode::OK);
     assert_eq!(empty.text(), "");
     let bad = server
-        .get("/api/admin/audit?format=xml", Some(&admin))
+        .get("/api/admin/audit?format=xml", Some(&auditor))
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }

@@ -10,6 +10,7 @@
 
 pub mod flows;
 pub mod mfa;
+pub mod rbac;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ use time::macros::datetime;
 pub const ORIGIN: &str = "http://app.test";
 /// The bootstrap administrator's password in [`settings`].
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple 19";
+/// The test auditor's username (see [`TestServer::auditor`]).
+pub const AUDITOR: &str = "audrey";
 /// A password the Soc2Strict policy accepts.
 pub const STRONG: &str = "plinth quasar tundra 42 marmot";
 
@@ -41,8 +44,13 @@ pub struct TestServer {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// The test configuration: short timeouts, a lockout threshold of 3, origins for CSRF.
-pub fn settings(database_url: &str, extra_server: &str, lockout: &str) -> String {
+/// The `[mfa]` lines of most tests: administrators (who must use MFA) get a 30-day grace
+/// period, so they log in with a password alone.
+pub const ADMIN_GRACE: &str = r#"grace_period = "30d""#;
+
+/// The test configuration: short timeouts, a lockout threshold of 3, origins for CSRF, and
+/// `mfa` as the `[mfa]` section.
+pub fn settings(database_url: &str, extra_server: &str, lockout: &str, mfa: &str) -> String {
     format!(
         r#"
 [server]
@@ -61,6 +69,9 @@ threshold = 3
 idle_timeout = "5m"
 absolute_timeout = "1h"
 touch_interval = "1m"
+
+[mfa]
+{mfa}
 "#
     )
 }
@@ -79,7 +90,7 @@ impl TestServer {
     pub async fn sqlite_with(server: &str, lockout: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("reference.db").display());
-        let mut started = Self::start(&settings(&url, server, lockout)).await;
+        let mut started = Self::start(&settings(&url, server, lockout, ADMIN_GRACE)).await;
         started._dir = Some(dir);
         started
     }
@@ -237,11 +248,26 @@ impl TestServer {
         }
     }
 
-    /// Every audit action recorded so far, in order (through the admin export).
-    async fn audit_actions(&self) -> Vec<String> {
+    /// A user holding the `auditor` role (in the example policies only auditors read the
+    /// audit log), created by the administrator on first use.
+    pub async fn auditor(&self) -> Browser {
+        let created = self.register(AUDITOR, STRONG).await.status;
+        assert!(matches!(
+            created,
+            StatusCode::CREATED | StatusCode::CONFLICT
+        ));
         let admin = self.login("admin", ADMIN_PASSWORD).await;
+        let path = format!("/api/admin/users/{AUDITOR}/roles/auditor");
+        let granted = self.unsafe_request(Method::PUT, &path, None, &admin).await;
+        assert_eq!(granted.status, StatusCode::NO_CONTENT, "{}", granted.text());
+        self.login(AUDITOR, STRONG).await
+    }
+
+    /// Every audit action recorded so far, in order (through the audit export).
+    async fn audit_actions(&self) -> Vec<String> {
+        let auditor = self.auditor().await;
         let reply = self
-            .get("/api/admin/audit?format=jsonl", Some(&admin))
+            .get("/api/admin/audit?format=jsonl", Some(&auditor))
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         reply
@@ -339,15 +365,16 @@ impl TestServer {
         std::fs::write(&keys, test_audit_keys()).unwrap();
         let sealing = dir.path().join("sealing.keys");
         std::fs::write(&sealing, test_sealing_keys()).unwrap();
+        let mfa = format!(
+            "{ADMIN_GRACE}\nsealing_keys_file = \"{}\"",
+            sealing.display()
+        );
         let text = settings(
             &url,
             &format!(r#"bootstrap_admin_password = "{ADMIN_PASSWORD}""#),
             "",
-        ) + &format!(
-            "\n[audit]\nkeys_file = \"{}\"\n\n[mfa]\nsealing_keys_file = \"{}\"\n",
-            keys.display(),
-            sealing.display()
-        );
+            &mfa,
+        ) + &format!("\n[audit]\nkeys_file = \"{}\"\n", keys.display());
         let mut started = Self::start(&text).await;
         started._dir = Some(dir);
         Some((started, schema))

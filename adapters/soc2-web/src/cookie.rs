@@ -1,7 +1,5 @@
 //! The session cookie: its name, its attributes, and reading it back.
 
-use http::HeaderMap;
-use http::header::COOKIE;
 use soc2_session::SessionToken;
 
 const HOST_NAME: &str = "__Host-soc2_session";
@@ -75,12 +73,14 @@ impl SessionCookie {
         )
     }
 
-    /// The value of this cookie in the request's `Cookie` headers, if sent.
-    pub(crate) fn find<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
+    /// The value of this cookie in the request's `Cookie` header values, if sent.
+    pub(crate) fn find<'a, I>(&self, cookie_headers: I) -> Option<&'a str>
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        cookie_headers
+            .into_iter()
+            .filter_map(|value| std::str::from_utf8(value).ok())
             .flat_map(|value| value.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(name, _)| *name == self.name())
@@ -122,12 +122,14 @@ mod tests {
 
     #[test]
     fn finds_the_cookie_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.append(COOKIE, "a=1; soc2_session=x".parse().unwrap());
-        headers.append(COOKIE, "__Host-soc2_session=tok; b=2".parse().unwrap());
-        assert_eq!(SessionCookie::new().find(&headers), Some("tok"));
+        let headers: [&[u8]; 3] = [
+            b"a=1; soc2_session=x",
+            b"\xff=garbage",
+            b"__Host-soc2_session=tok; b=2",
+        ];
+        assert_eq!(SessionCookie::new().find(headers), Some("tok"));
         let dev = SessionCookie::new().dangerous_insecure_for_plain_http_localhost();
-        assert_eq!(dev.find(&headers), Some("x"));
-        assert_eq!(SessionCookie::new().find(&HeaderMap::new()), None);
+        assert_eq!(dev.find(headers), Some("x"));
+        assert_eq!(SessionCookie::new().find([]), None);
     }
 }

@@ -6,11 +6,10 @@
 //! may embed it. A cross-site attacker cannot compute it without the cookie.
 
 use std::fmt;
+use std::net::Ipv6Addr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::{ORIGIN, REFERER};
-use http::{HeaderMap, Uri};
 use ring::hmac;
 use soc2_session::SessionToken;
 
@@ -89,12 +88,8 @@ impl AllowedOrigins {
             .into_iter()
             .map(|origin| {
                 let origin = origin.as_ref();
-                let uri: Uri = origin
-                    .parse()
-                    .map_err(|_| ConfigError::InvalidOrigin(origin.to_owned()))?;
-                let bare = matches!(uri.path_and_query().map(|p| p.as_str()), None | Some("/"));
-                match origin_of(&uri) {
-                    Some(normalized) if bare => Ok(normalized),
+                match origin_of(origin) {
+                    Some((normalized, "" | "/")) => Ok(normalized),
                     _ => Err(ConfigError::InvalidOrigin(origin.to_owned())),
                 }
             })
@@ -102,30 +97,69 @@ impl AllowedOrigins {
             .map(Self)
     }
 
-    /// Checks `Origin`, or `Referer` when no `Origin` was sent.
-    pub(crate) fn check(&self, headers: &HeaderMap) -> OriginCheck {
-        let sent = headers.get(ORIGIN).or_else(|| headers.get(REFERER));
-        let Some(sent) = sent else {
+    /// Checks the `Origin` header's value, or `Referer`'s when no `Origin` was sent.
+    pub(crate) fn check(&self, origin: Option<&[u8]>, referer: Option<&[u8]>) -> OriginCheck {
+        let Some(sent) = origin.or(referer) else {
             return OriginCheck::Missing;
         };
-        let origin = sent
-            .to_str()
-            .ok()
-            .and_then(|text| text.parse::<Uri>().ok())
-            .and_then(|uri| origin_of(&uri));
+        let origin = std::str::from_utf8(sent).ok().and_then(origin_of);
         match origin {
-            Some(origin) if self.0.contains(&origin) => OriginCheck::Allowed,
+            Some((origin, _)) if self.0.contains(&origin) => OriginCheck::Allowed,
             _ => OriginCheck::Refused,
         }
     }
 }
 
-/// `scheme://authority` in lower case, for `http` and `https` URIs with a host.
-fn origin_of(uri: &Uri) -> Option<String> {
-    let scheme = uri.scheme_str()?.to_ascii_lowercase();
-    let authority = uri.authority()?;
-    let plain = (scheme == "http" || scheme == "https") && !authority.as_str().contains('@');
-    plain.then(|| format!("{scheme}://{}", authority.as_str().to_ascii_lowercase()))
+/// `scheme://authority` in lower case for an `http` or `https` URL with a plain host (no user
+/// information), and the rest of the URL (path, query, fragment).
+fn origin_of(url: &str) -> Option<(String, &str)> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    is_host_and_port(authority).then(|| {
+        (
+            format!("{scheme}://{}", authority.to_ascii_lowercase()),
+            tail,
+        )
+    })
+}
+
+/// `host[:port]` where the host is a DNS name, an IPv4 address or a bracketed IPv6 address.
+fn is_host_and_port(authority: &str) -> bool {
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let Some((ip, rest)) = bracketed.split_once(']') else {
+                return false;
+            };
+            let port = match rest {
+                "" => None,
+                _ => match rest.strip_prefix(':') {
+                    Some(port) => Some(port),
+                    None => return false,
+                },
+            };
+            (ip.parse::<Ipv6Addr>().is_ok(), port)
+        }
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            let name = !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+            (name, port)
+        }
+    };
+    let port_ok = port.is_none_or(|port| {
+        !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
+    });
+    host_ok && port_ok
 }
 
 #[cfg(test)]
@@ -133,14 +167,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, value.parse().unwrap());
-        }
-        map
-    }
 
     #[test]
     fn token_is_bound_to_the_session() {
@@ -156,29 +182,64 @@ mod tests {
 
     #[test]
     fn origins_are_normalized_and_validated() {
-        let allowed =
-            AllowedOrigins::new(["HTTPS://App.Example", "http://127.0.0.1:8080/"]).unwrap();
+        let allowed = AllowedOrigins::new([
+            "HTTPS://App.Example",
+            "http://127.0.0.1:8080/",
+            "http://[::1]:3000",
+        ])
+        .unwrap();
+        let check = |origin: Option<&str>, referer: Option<&str>| {
+            allowed.check(origin.map(str::as_bytes), referer.map(str::as_bytes))
+        };
         assert_eq!(
-            allowed.check(&headers(&[("origin", "https://app.example")])),
+            check(Some("https://app.example"), None),
+            OriginCheck::Allowed
+        );
+        assert_eq!(check(Some("http://[::1]:3000"), None), OriginCheck::Allowed);
+        assert_eq!(
+            check(None, Some("http://127.0.0.1:8080/a?b")),
             OriginCheck::Allowed
         );
         assert_eq!(
-            allowed.check(&headers(&[("referer", "http://127.0.0.1:8080/a?b")])),
-            OriginCheck::Allowed
-        );
-        assert_eq!(
-            allowed.check(&headers(&[("origin", "https://evil.example")])),
+            check(Some("https://evil.example"), Some("https://app.example/")),
             OriginCheck::Refused
         );
+        for refused in [
+            "null",
+            "https://app.example.evil.example",
+            "https://app.example:444",
+            "https://u@app.example",
+            "https://app.example\u{ff}",
+        ] {
+            assert_eq!(
+                check(Some(refused), None),
+                OriginCheck::Refused,
+                "{refused}"
+            );
+        }
         assert_eq!(
-            allowed.check(&headers(&[("origin", "null")])),
+            allowed.check(Some(b"\xff"), Some(b"https://app.example")),
             OriginCheck::Refused
         );
-        assert_eq!(allowed.check(&HeaderMap::new()), OriginCheck::Missing);
-        for bad in ["ftp://x", "https://x/path", "x.example", "https://u@x"] {
+        assert_eq!(check(None, None), OriginCheck::Missing);
+        for bad in [
+            "ftp://x",
+            "https://x/path",
+            "https://x?q",
+            "x.example",
+            "https://u@x",
+            "https://",
+            "https://x:",
+            "https://x:123456",
+            "https://[::1",
+            "https://[nope]",
+            "https://x]",
+            "https://[::1]x",
+        ] {
             assert_eq!(
                 AllowedOrigins::new([bad]),
-                Err(ConfigError::InvalidOrigin(bad.into()))
+                Err(ConfigError::InvalidOrigin(bad.into())),
+                "{bad}"
             );
         }
     }

@@ -3,12 +3,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use http::HeaderMap;
 use ipnet::IpNet;
 
 use crate::ConfigError;
 
-const X_FORWARDED_FOR: &str = "x-forwarded-for";
+/// The header reverse proxies append the address they received a request from to.
+pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// The reverse proxies whose `X-Forwarded-For` entries are believed.
 ///
@@ -51,27 +51,31 @@ impl TrustedProxies {
         Ok(Self { nets })
     }
 
-    /// The client address of a request that arrived from `peer` with `headers`.
+    /// The client address of a request that arrived from `peer` with these
+    /// [`X_FORWARDED_FOR`] header values (in the order received).
     ///
-    /// Walks `X-Forwarded-For` from the right while the entries are trusted proxies and
-    /// returns the first untrusted one. An entry that does not parse stops the walk at the
-    /// last trusted hop (the proxy wrote something it should not have).
+    /// Walks the entries from the right while they are trusted proxies and returns the first
+    /// untrusted one. An entry that does not parse (or a value that is not UTF-8) stops the
+    /// walk at the last trusted hop (the proxy wrote something it should not have).
     #[must_use]
-    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub fn client_ip<'a, I>(&self, peer: IpAddr, forwarded_for: I) -> IpAddr
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
         let peer = peer.to_canonical();
         if !self.trusts(peer) {
             return peer;
         }
-        let entries: Vec<&str> = headers
-            .get_all(X_FORWARDED_FOR)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .collect();
+        let mut entries: Vec<Option<&str>> = Vec::new();
+        for value in forwarded_for {
+            match std::str::from_utf8(value) {
+                Ok(text) => entries.extend(text.split(',').map(|entry| Some(entry.trim()))),
+                Err(_) => entries.push(None),
+            }
+        }
         let mut client = peer;
-        for entry in entries.iter().rev() {
-            let Some(ip) = parse_entry(entry) else {
+        for entry in entries.into_iter().rev() {
+            let Some(ip) = entry.and_then(parse_entry) else {
                 return client;
             };
             client = ip;
@@ -102,12 +106,8 @@ mod tests {
 
     use super::*;
 
-    fn headers(values: &[&str]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for value in values {
-            map.append(X_FORWARDED_FOR, value.parse().unwrap());
-        }
-        map
+    fn values<'a>(values: &'a [&'a str]) -> impl Iterator<Item = &'a [u8]> {
+        values.iter().map(|value| value.as_bytes())
     }
 
     fn ip(text: &str) -> IpAddr {
@@ -116,31 +116,36 @@ mod tests {
 
     #[test]
     fn without_trusted_proxies_the_header_is_ignored() {
-        let resolved = TrustedProxies::none().client_ip(ip("203.0.113.9"), &headers(&["1.1.1.1"]));
+        let resolved = TrustedProxies::none().client_ip(ip("203.0.113.9"), values(&["1.1.1.1"]));
         assert_eq!(resolved, ip("203.0.113.9"));
     }
 
     #[test]
     fn untrusted_peer_cannot_spoof() {
         let proxies = TrustedProxies::parse(["10.0.0.0/8"]).unwrap();
-        let resolved = proxies.client_ip(ip("203.0.113.9"), &headers(&["1.1.1.1"]));
+        let resolved = proxies.client_ip(ip("203.0.113.9"), values(&["1.1.1.1"]));
         assert_eq!(resolved, ip("203.0.113.9"));
     }
 
     #[test]
     fn right_most_untrusted_entry_wins() {
         let proxies = TrustedProxies::parse(["10.0.0.0/8", "::1"]).unwrap();
-        let sent = headers(&["6.6.6.6, 198.51.100.7", "10.0.0.2"]);
-        assert_eq!(proxies.client_ip(ip("10.0.0.1"), &sent), ip("198.51.100.7"));
-        assert_eq!(proxies.client_ip(ip("::1"), &sent), ip("198.51.100.7"));
+        let sent = ["6.6.6.6, 198.51.100.7", "10.0.0.2"];
+        assert_eq!(
+            proxies.client_ip(ip("10.0.0.1"), values(&sent)),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            proxies.client_ip(ip("::1"), values(&sent)),
+            ip("198.51.100.7")
+        );
     }
 
     #[test]
     fn ports_and_mapped_addresses_are_understood() {
         let proxies = TrustedProxies::parse(["10.0.0.1"]).unwrap();
-        let sent = headers(&["[2001:db8::1]:443"]);
         assert_eq!(
-            proxies.client_ip(ip("::ffff:10.0.0.1"), &sent),
+            proxies.client_ip(ip("::ffff:10.0.0.1"), values(&["[2001:db8::1]:443"])),
             ip("2001:db8::1")
         );
     }
@@ -149,17 +154,16 @@ mod tests {
     fn all_trusted_or_garbage_stops_at_the_last_trusted_hop() {
         let proxies = TrustedProxies::parse(["10.0.0.0/8"]).unwrap();
         assert_eq!(
-            proxies.client_ip(ip("10.0.0.1"), &headers(&["10.0.0.3"])),
+            proxies.client_ip(ip("10.0.0.1"), values(&["10.0.0.3"])),
             ip("10.0.0.3")
         );
         assert_eq!(
-            proxies.client_ip(ip("10.0.0.1"), &headers(&["1.1.1.1, junk, 10.0.0.3"])),
+            proxies.client_ip(ip("10.0.0.1"), values(&["1.1.1.1, junk, 10.0.0.3"])),
             ip("10.0.0.3")
         );
-        assert_eq!(
-            proxies.client_ip(ip("10.0.0.1"), &HeaderMap::new()),
-            ip("10.0.0.1")
-        );
+        let not_utf8: [&[u8]; 3] = [b"1.1.1.1", b"\xff", b"10.0.0.3"];
+        assert_eq!(proxies.client_ip(ip("10.0.0.1"), not_utf8), ip("10.0.0.3"));
+        assert_eq!(proxies.client_ip(ip("10.0.0.1"), []), ip("10.0.0.1"));
     }
 
     #[test]
