@@ -56,7 +56,7 @@ fn setup(rt: &Runtime) -> Bench {
         AuditLogConfig::default(),
     );
     let lockouts = Arc::new(sqlite::SqliteLockoutStore::new(pool.clone()));
-    let mfa_store = Arc::new(sqlite::SqliteMfaStore::new(pool.clone()));
+    let mfa_store = Arc::new(sqlite::SqliteMfaStore::new(pool.clone()).sharing_lockouts());
     let passwords = PasswordAuth::new(
         Arc::new(sqlite::SqliteCredentialStore::new(pool.clone())),
         lockouts.clone(),

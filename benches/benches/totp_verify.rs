@@ -1,5 +1,6 @@
-//! `MfaAuth::verify_totp` (format check, sealed seed opened, the second-factor lockout slot,
-//! the code over the skew window, the replay-preventing step update, the audit event) on
+//! `MfaAuth::verify_totp` (format check, sealed seed opened, the code over the skew window,
+//! the replay-preventing step update with the second-factor counter checked in the same
+//! statement, as the stores share one database, and the audit event) on
 //! SQLite and PostgreSQL, beside the raw baseline the issue names: totp-rs's `check` plus one
 //! raw `UPDATE` of the last accepted step. Prints paired medians (SDK and raw alternating).
 //!
@@ -103,7 +104,7 @@ fn setup(rt: &Runtime, backend: &str, clock: &Arc<ManualClock>) -> Option<(MfaAu
             rt.block_on(sqlite::migrate(&pool)).unwrap();
             let mfa = service(
                 rt,
-                Arc::new(sqlite::SqliteMfaStore::new(pool.clone())),
+                Arc::new(sqlite::SqliteMfaStore::new(pool.clone()).sharing_lockouts()),
                 Arc::new(sqlite::SqliteLockoutStore::new(pool.clone())),
                 Arc::clone(clock),
             );
@@ -116,7 +117,7 @@ fn setup(rt: &Runtime, backend: &str, clock: &Arc<ManualClock>) -> Option<(MfaAu
             rt.block_on(postgres::migrate(&pool)).unwrap();
             let mfa = service(
                 rt,
-                Arc::new(postgres::PgMfaStore::new(pool.clone())),
+                Arc::new(postgres::PgMfaStore::new(pool.clone()).sharing_lockouts()),
                 Arc::new(postgres::PgLockoutStore::new(pool.clone())),
                 Arc::clone(clock),
             );

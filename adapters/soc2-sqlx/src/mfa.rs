@@ -2,7 +2,9 @@
 //!
 //! Every check-and-set is one conditional statement (`UPDATE … WHERE last_step < $2`,
 //! `DELETE … WHERE digest = $2`), so of racing callers on any number of pools exactly one
-//! sees its row change; replacing a set of recovery codes is one transaction.
+//! sees its row change; replacing a set of recovery codes is one transaction. A store told it
+//! shares its database with the lockout store (`sharing_lockouts`) folds the login's
+//! second-factor counter check into the step's `UPDATE`.
 
 /// Defines `$store`, the `MfaStore` for one database.
 macro_rules! sql_mfa_store {
@@ -19,7 +21,31 @@ macro_rules! sql_mfa_store {
         use $crate::error::store_error;
         use $crate::mfa_rows::{CeremonyRow, TotpRow, db_step, totp_columns};
 
-        pool_store!($(#[$doc])* $store, $pool);
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $store {
+            pool: $pool,
+            counters_here: bool,
+        }
+
+        impl $store {
+            /// A store on `pool` (migrated with `migrate`).
+            #[must_use]
+            pub fn new(pool: $pool) -> Self {
+                Self { pool, counters_here: false }
+            }
+
+            /// Declares that the lockout store the login counts second-factor failures on is
+            /// the SQL lockout store on this same database, so accepting a TOTP code checks
+            /// that counter in the same statement (a login saves a round trip). Only when
+            /// true: beside any other lockout store, the check would read a table nothing
+            /// writes and miss a lock.
+            #[must_use]
+            pub fn sharing_lockouts(mut self) -> Self {
+                self.counters_here = true;
+                self
+            }
+        }
 
         #[async_trait]
         impl MfaStore for $store {
@@ -74,6 +100,35 @@ macro_rules! sql_mfa_store {
                 .await
                 .map_err(store_error)?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn accept_totp_step_if_clear(
+                &self,
+                user: UserId,
+                sealed: &str,
+                step: u64,
+                counter: &str,
+                now: OffsetDateTime,
+            ) -> Result<Option<bool>, StoreError> {
+                if !self.counters_here {
+                    return Ok(None);
+                }
+                let done = sqlx::query(concat!(
+                    "UPDATE soc2_totp SET last_step = $2",
+                    " WHERE user_id = $1 AND confirmed = TRUE AND sealed_secret = $3",
+                    " AND (last_step IS NULL OR last_step < $2)",
+                    " AND NOT EXISTS (SELECT 1 FROM soc2_lockouts WHERE lockout_key = $4",
+                    " AND (failures > 0 OR admin_lock OR locked_until_us > $5))"
+                ))
+                .bind(user.to_string())
+                .bind(db_step(step)?)
+                .bind(sealed)
+                .bind(counter)
+                .bind(unix_micros(now))
+                .execute(&self.pool)
+                .await
+                .map_err(store_error)?;
+                Ok(Some(done.rows_affected() == 1))
             }
 
             async fn totp_sealed_with_other_keys(

@@ -64,7 +64,7 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 sessions: Arc::new(sqlite::SqliteSessionStore::new(pool.clone())),
                 credentials: Arc::new(sqlite::SqliteCredentialStore::new(pool.clone())),
                 lockouts: Arc::new(sqlite::SqliteLockoutStore::new(pool.clone())),
-                mfa: Arc::new(sqlite::SqliteMfaStore::new(pool.clone())),
+                mfa: Arc::new(sqlite::SqliteMfaStore::new(pool.clone()).sharing_lockouts()),
                 roles: Arc::new(sqlite::SqliteRoleStore::new(pool.clone())),
                 changes: ChangeStore::Sqlite(pool),
             }
@@ -77,7 +77,7 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 sessions: Arc::new(postgres::PgSessionStore::new(pool.clone())),
                 credentials: Arc::new(postgres::PgCredentialStore::new(pool.clone())),
                 lockouts: Arc::new(postgres::PgLockoutStore::new(pool.clone())),
-                mfa: Arc::new(postgres::PgMfaStore::new(pool.clone())),
+                mfa: Arc::new(postgres::PgMfaStore::new(pool.clone()).sharing_lockouts()),
                 roles: Arc::new(postgres::PgRoleStore::new(pool.clone())),
                 changes: ChangeStore::Postgres(pool),
             }

@@ -11,7 +11,7 @@ use super::counter::{CountedCheck, SecondFactorCounter};
 use super::seed_cache::SealedSeeds;
 use super::{MfaError, MfaStore, TotpEnrollment, TotpRecord, TotpSettings, qr, recovery, totp};
 use crate::audit::user_event;
-use crate::{AccountLockState, LockoutPolicy, LockoutStore, Sealer};
+use crate::{AccountLockState, LockoutKey, LockoutPolicy, LockoutStore, Sealer};
 
 /// What sealed TOTP seeds are bound to (with the user id).
 const TOTP_PURPOSE: &str = "totp-seed";
@@ -193,7 +193,8 @@ impl MfaAuth {
     /// replay rule (a compare-and-set of the last accepted step in the store: of concurrent
     /// submissions of one code, exactly one passes), with the second-factor counter read
     /// alongside (a locked counter refuses whatever the code). The confirmed factor's sealed
-    /// seed is cached, so a right code costs one write and one read made together.
+    /// seed is cached, so a right code costs one statement when the store sees the counter
+    /// ([`MfaStore::accept_totp_step_if_clear`]), else one write and one read made together.
     ///
     /// # Errors
     /// Store, seal and audit failures.
@@ -392,8 +393,9 @@ impl MfaAuth {
     }
 
     /// Checks `code` against the seed `sealed` and, when a step matches, asks the store to
-    /// accept it; the second-factor counter is read alongside (a matching step costs one
-    /// write and one read made together).
+    /// accept it. A login first tries the store's one-statement accept-if-the-counter-is-clear;
+    /// otherwise the second-factor counter is read alongside the accept (a matching step then
+    /// costs one write and one read made together).
     async fn attempt(
         &self,
         user: UserId,
@@ -407,6 +409,9 @@ impl MfaAuth {
             Err(_) => Ok((Attempt::Malformed, None)),
             Ok(None) => Ok((Attempt::Wrong, self.counter(user).await?)),
             Ok(Some(step)) => {
+                if !confirm && self.accept_if_clear(user, sealed, step).await? {
+                    return Ok((Attempt::Accepted, None));
+                }
                 let (accepted, state) = tokio::join!(
                     self.store.accept_totp_step(user, sealed, step, confirm),
                     self.counter(user)
@@ -419,6 +424,23 @@ impl MfaAuth {
                 Ok((attempt, state?))
             }
         }
+    }
+
+    /// Accepts a login's `step` in one statement with the check that the second-factor
+    /// counter is clear, where the store can see the counter; `false` sends the caller to the
+    /// two-part path (nothing changed).
+    async fn accept_if_clear(
+        &self,
+        user: UserId,
+        sealed: &str,
+        step: u64,
+    ) -> Result<bool, MfaError> {
+        let counter = LockoutKey::SecondFactor(user).storage_key();
+        let accepted = self
+            .store
+            .accept_totp_step_if_clear(user, sealed, step, &counter, self.now())
+            .await?;
+        Ok(accepted == Some(true))
     }
 
     /// Turns an attempt into the answer and tells the counter: a malformed code is refused

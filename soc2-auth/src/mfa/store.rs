@@ -102,6 +102,27 @@ pub trait MfaStore: std::fmt::Debug + Send + Sync + 'static {
         confirm: bool,
     ) -> Result<bool, StoreError>;
 
+    /// [`accept_totp_step`](Self::accept_totp_step) for a confirmed factor (a login), in the
+    /// same statement as a look at the second-factor counter `counter` (a [`LockoutKey::storage_key`](crate::LockoutKey)):
+    /// `Some(true)` when the step was accepted and the counter holds no failure and no lock at
+    /// `now`; `Some(false)` when nothing changed (a stale or replayed step, or a counter with
+    /// something on record, which the caller then reads and applies itself). `None`, the
+    /// default, when this store cannot see the lockout counters.
+    ///
+    /// Only a store that shares its database with the `LockoutStore` the caller counts on may
+    /// answer `Some`; it saves the login's separate counter read.
+    async fn accept_totp_step_if_clear(
+        &self,
+        user: UserId,
+        sealed: &str,
+        step: u64,
+        counter: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<bool>, StoreError> {
+        let _ = (user, sealed, step, counter, now);
+        Ok(None)
+    }
+
     /// Up to `limit` TOTP factors whose seed is sealed under a key other than `active`
     /// (sealed values start `v1.<key id>.`), for re-sealing after a key rotation.
     async fn totp_sealed_with_other_keys(

@@ -169,6 +169,25 @@ impl MfaBackend for SqlBackend {
         }
     }
 
+    async fn open_sharing_counters(&self) -> Option<(Arc<dyn MfaStore>, Arc<dyn LockoutStore>)> {
+        Some(match self {
+            Self::Sqlite { url, .. } => {
+                let pool = sqlite::connect(url).await.unwrap();
+                (
+                    Arc::new(sqlite::SqliteMfaStore::new(pool.clone()).sharing_lockouts()),
+                    Arc::new(sqlite::SqliteLockoutStore::new(pool)),
+                )
+            }
+            Self::Postgres(schema) => {
+                let pool = schema.pool().await;
+                (
+                    Arc::new(postgres::PgMfaStore::new(pool.clone()).sharing_lockouts()),
+                    Arc::new(postgres::PgLockoutStore::new(pool)),
+                )
+            }
+        })
+    }
+
     async fn cleanup(&self) {
         AuditBackend::cleanup(self).await;
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use soc2_auth::LockoutStore;
 use soc2_auth::mfa::{Ceremony, MfaStore, PASSWORD_RESET, RecoveryDigest, TotpRecord};
 use soc2_core::{KeyId, StoreError, UserId};
 use time::OffsetDateTime;
@@ -17,9 +18,19 @@ pub trait MfaBackend: Send + Sync + 'static {
     /// separate app instance.
     async fn open(&self) -> Arc<dyn MfaStore>;
 
+    /// An MFA store told it shares its database with the returned lockout store, for
+    /// `accept_totp_step_if_clear`; `None` where the backend has no such pairing.
+    async fn open_sharing_counters(&self) -> Option<(Arc<dyn MfaStore>, Arc<dyn LockoutStore>)> {
+        None
+    }
+
     /// Releases the database after a passing case.
     async fn cleanup(&self) {}
 }
+
+mod fast_path;
+
+pub use fast_path::*;
 
 const T0: OffsetDateTime = datetime!(2026-11-23 09:00:00.123456 UTC);
 
@@ -461,6 +472,9 @@ macro_rules! mfa_store_conformance {
             removing_a_factor_leaves_others,
             ceremonies_are_single_use_and_expire,
             a_newer_password_reset_replaces_the_older,
+            a_store_without_the_counter_declines_the_fast_path,
+            the_fast_path_accepts_only_while_the_counter_is_clear,
+            a_login_on_the_fast_path_counts_clears_and_locks,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {
