@@ -27,7 +27,7 @@ use soc2_core::{Clock as _, ManualClock};
 use time::macros::datetime;
 
 /// The origin the tests' "browser" pages come from.
-pub const ORIGIN: &str = "http://app.test";
+pub const ORIGIN: &str = "https://app.test";
 /// The bootstrap administrator's password in [`settings`].
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple 19";
 /// The test auditor's username (see [`TestServer::auditor`]).
