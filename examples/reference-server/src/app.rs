@@ -8,6 +8,7 @@ use axum::Router;
 use soc2_audit::{AuditError, AuditLog, AuditLogConfig, AuditSink, AuditStore};
 use soc2_auth::login::{Authenticator, MfaPolicy, MfaRequirement};
 use soc2_auth::mfa::{MfaAuth, TotpSettings};
+use soc2_auth::passkey::PasskeyAuth;
 use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
 use soc2_core::{Clock, KeyRing, SecretString};
@@ -19,7 +20,7 @@ use tokio::net::TcpListener;
 use crate::changes::{ChangeStore, Resources};
 use crate::database::{self, Backend};
 use crate::rbac::HeldRoles;
-use crate::{Config, ConfigError, StartError, bootstrap, keys, routes};
+use crate::{Config, ConfigError, StartError, bootstrap, keys, passkeys, routes};
 
 /// What every handler shares. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub(crate) struct AppState {
     pub(crate) login: Authenticator,
     /// Second factors: enrolment, checks, recovery codes.
     pub(crate) mfa: MfaAuth,
+    /// Passkeys, when a relying party is configured (`[passkey]`).
+    pub(crate) passkeys: Option<PasskeyAuth>,
     /// Whether everyone must prove a second factor (`[mfa] required`).
     pub(crate) mfa_required: bool,
     pub(crate) sessions: SessionManager,
@@ -67,6 +70,7 @@ impl App {
     /// [`StartError`] naming what is missing or refused.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let url = config.database_url();
+        let relying_party = passkeys::relying_party(config)?;
         let sqlite_file = match Backend::of(url)? {
             Backend::Sqlite(file) => file,
             Backend::Postgres => None,
@@ -96,13 +100,24 @@ impl App {
         .with_app_name(&config.server.name);
         let mfa = MfaAuth::new(
             Arc::clone(&stores.mfa),
-            stores.lockouts,
+            Arc::clone(&stores.lockouts),
             sealer,
             TotpSettings::new(&config.server.name),
             audit.clone(),
             Arc::clone(&clock),
         )
         .with_lockout_policy(config.lockout.clone());
+        let passkeys = relying_party.map(|relying_party| {
+            PasskeyAuth::new(
+                relying_party,
+                stores.passkeys,
+                Arc::clone(&stores.mfa),
+                stores.lockouts,
+                audit.clone(),
+                Arc::clone(&clock),
+            )
+            .with_lockout_policy(config.lockout.clone())
+        });
         let policies = Arc::new(
             PolicyStore::open(&config.server.policy_dir, audit.clone(), Arc::clone(&clock)).await?,
         );
@@ -123,7 +138,7 @@ impl App {
             Arc::clone(&clock),
         );
         let mfa_policy = mfa_policy(config, &roles, &clock)?;
-        let login = Authenticator::new(
+        let mut login = Authenticator::new(
             auth.clone(),
             mfa.clone(),
             sessions.clone(),
@@ -132,6 +147,9 @@ impl App {
             Arc::clone(&clock),
         )
         .with_mfa_policy(mfa_policy);
+        if let Some(passkeys) = &passkeys {
+            login = login.with_passkeys(passkeys.clone());
+        }
         let generated_admin_password = bootstrap::ensure_admin(
             &auth,
             &role_manager,
@@ -144,6 +162,7 @@ impl App {
             auth,
             login,
             mfa,
+            passkeys,
             mfa_required: config.mfa.required,
             sessions,
             credentials: stores.credentials,

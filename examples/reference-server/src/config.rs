@@ -32,11 +32,28 @@
 //! grace_period = "7d"              # from account creation; default: none
 //! sealing_keys_file = "seal.keys"  # KeyRing::parse format; SOC2_SEALING_KEYS overrides it
 //!
+//! [passkey]       # the WebAuthn relying party; origins are server.allowed_origins
+//! enabled = true                  # default: on when allowed_origins is set
+//! rp_id = "app.example"           # default: the host of the first allowed origin
+//! rp_name = "soc2-rs reference"   # default: server.name
+//! ceremony_ttl = "5m"             # 30s to 10m
+//!
 //! [audit]
 //! keys_file = "audit.keys"   # KeyRing::parse format; SOC2_AUDIT_KEYS overrides it
 //! ```
 //!
 //! `server.name` (default "soc2-rs reference") is the issuer shown in authenticator apps.
+//!
+//! Passkeys run on the pages of `server.allowed_origins`: each must be `https` (or
+//! `http://localhost`) on `rp_id` or a subdomain of it, and the server refuses to start when
+//! one is not (set `[passkey] enabled = false` to run without passkeys). Without
+//! `allowed_origins` the only origin is the listen address, an IP address, which cannot be a
+//! relying party id (W3C WebAuthn Level 3 §5.1.3), so passkeys are off unless
+//! `enabled = true` asks for them (then the start fails with that reason).
+//!
+//! # Warning
+//! With passkeys off, a user whose only second factor is a passkey signs in with the
+//! password alone: turn them off only before anyone registers one.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -67,6 +84,8 @@ pub struct Config {
     pub session: SessionPolicy,
     /// The `[mfa]` section.
     pub mfa: MfaConfig,
+    /// The `[passkey]` section.
+    pub passkey: PasskeyConfig,
     /// The `[audit]` section.
     pub audit: AuditConfig,
 }
@@ -122,6 +141,25 @@ pub struct MfaConfig {
     pub sealing_keys_file: Option<PathBuf>,
 }
 
+/// The `[passkey]` section: the WebAuthn relying party of the passkey endpoints. Its origins
+/// are `server.allowed_origins`; see the [module docs](self) for when passkeys are on.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct PasskeyConfig {
+    /// `Some(true)`: passkeys are on and a relying party that cannot work stops the start;
+    /// `Some(false)`: off. `None` (the default): on when `allowed_origins` is set. Setting
+    /// another key of the section counts as `Some(true)`.
+    pub enabled: Option<bool>,
+    /// The relying party id, a domain; default: the host of the first allowed origin.
+    pub rp_id: Option<String>,
+    /// The name authenticators show; default: `server.name`.
+    pub rp_name: Option<String>,
+    /// How long a ceremony stays usable; default
+    /// [`DEFAULT_CEREMONY_TTL`](soc2_auth::passkey::DEFAULT_CEREMONY_TTL) (W3C WebAuthn
+    /// Level 3 §15.1).
+    pub ceremony_ttl: Option<Duration>,
+}
+
 /// The `[audit]` section.
 #[derive(Debug, Default)]
 #[non_exhaustive]
@@ -168,6 +206,29 @@ struct MfaFile {
     sealing_keys_file: Option<PathBuf>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasskeyFile {
+    enabled: Option<bool>,
+    rp_id: Option<String>,
+    rp_name: Option<String>,
+    #[serde(default, deserialize_with = "soc2_core::duration::optional")]
+    ceremony_ttl: Option<Duration>,
+}
+
+impl From<PasskeyFile> for PasskeyConfig {
+    fn from(file: PasskeyFile) -> Self {
+        let relying_party_set =
+            file.rp_id.is_some() || file.rp_name.is_some() || file.ceremony_ttl.is_some();
+        Self {
+            enabled: file.enabled.or(relying_party_set.then_some(true)),
+            rp_id: file.rp_id,
+            rp_name: file.rp_name,
+            ceremony_ttl: file.ceremony_ttl,
+        }
+    }
+}
+
 /// The default `server.policy_dir`: the example change-management policies of soc2-rbac.
 pub const DEFAULT_POLICY_DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -196,7 +257,9 @@ fn yes() -> bool {
     true
 }
 
-const SECTIONS: [&str; 6] = ["server", "password", "lockout", "session", "mfa", "audit"];
+const SECTIONS: [&str; 7] = [
+    "server", "password", "lockout", "session", "mfa", "passkey", "audit",
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -217,6 +280,7 @@ impl Default for Config {
             lockout: LockoutPolicy::from_preset(preset),
             session: SessionPolicy::from_preset(preset),
             mfa: MfaConfig::default(),
+            passkey: PasskeyConfig::default(),
             audit: AuditConfig::default(),
         }
     }
@@ -254,6 +318,9 @@ impl Config {
         let mfa: MfaFile = section(&mut root, "mfa")?
             .try_into()
             .map_err(|e| toml_error("mfa", &e))?;
+        let passkey: PasskeyFile = section(&mut root, "passkey")?
+            .try_into()
+            .map_err(|e| toml_error("passkey", &e))?;
         if server
             .name
             .as_deref()
@@ -305,6 +372,7 @@ impl Config {
                 sealing_keys: None,
                 sealing_keys_file: mfa.sealing_keys_file,
             },
+            passkey: passkey.into(),
             audit: AuditConfig {
                 keys: None,
                 keys_file: audit.keys_file,

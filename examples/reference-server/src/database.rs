@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use soc2_audit::AuditStore;
 use soc2_auth::mfa::MfaStore;
+use soc2_auth::passkey::PasskeyStore;
 use soc2_auth::{CredentialStore, LockoutStore};
 use soc2_core::KeyRing;
 use soc2_rbac::RoleStore;
@@ -47,6 +48,8 @@ pub(crate) struct Stores {
     pub(crate) lockouts: Arc<dyn LockoutStore>,
     /// Second factors and the login challenges.
     pub(crate) mfa: Arc<dyn MfaStore>,
+    /// Registered passkeys (their ceremonies live in `mfa`).
+    pub(crate) passkeys: Arc<dyn PasskeyStore>,
     /// Role assignments, the role hierarchy and elevations.
     pub(crate) roles: Arc<dyn RoleStore>,
     /// The server's own change requests.
@@ -65,6 +68,7 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 credentials: Arc::new(sqlite::SqliteCredentialStore::new(pool.clone())),
                 lockouts: Arc::new(sqlite::SqliteLockoutStore::new(pool.clone())),
                 mfa: Arc::new(sqlite::SqliteMfaStore::new(pool.clone()).sharing_lockouts()),
+                passkeys: Arc::new(sqlite::SqlitePasskeyStore::new(pool.clone())),
                 roles: Arc::new(sqlite::SqliteRoleStore::new(pool.clone())),
                 changes: ChangeStore::Sqlite(pool),
             }
@@ -78,6 +82,7 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 credentials: Arc::new(postgres::PgCredentialStore::new(pool.clone())),
                 lockouts: Arc::new(postgres::PgLockoutStore::new(pool.clone())),
                 mfa: Arc::new(postgres::PgMfaStore::new(pool.clone()).sharing_lockouts()),
+                passkeys: Arc::new(postgres::PgPasskeyStore::new(pool.clone())),
                 roles: Arc::new(postgres::PgRoleStore::new(pool.clone())),
                 changes: ChangeStore::Postgres(pool),
             }

@@ -20,7 +20,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// A top-level section the server does not know.
-    #[error("unknown section [{0}]: use server, password, lockout, session, mfa or audit")]
+    #[error("unknown section [{0}]: use server, password, lockout, session, mfa, passkey or audit")]
     UnknownSection(String),
     /// A section does not parse.
     #[error("[{0}]: {1}")]

@@ -12,12 +12,14 @@ mod config;
 mod database;
 mod error;
 mod keys;
+mod passkeys;
 mod rbac;
 mod routes;
 
 pub use app::{App, serve};
 pub use config::{
-    AuditConfig, Config, DEFAULT_DATABASE_URL, DEFAULT_POLICY_DIR, MfaConfig, ServerConfig,
+    AuditConfig, Config, DEFAULT_DATABASE_URL, DEFAULT_POLICY_DIR, MfaConfig, PasskeyConfig,
+    ServerConfig,
 };
 pub use error::{ConfigError, StartError};
 pub use keys::audit_keys_file;

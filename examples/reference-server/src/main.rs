@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 #[derive(Debug, Parser)]
 #[command(name = "reference-server", version, about)]
 struct Args {
-    /// A TOML file with [server], [password], [lockout], [session], [mfa] and [audit] sections.
+    /// A TOML file with [server], [password], [lockout], [session], [mfa], [passkey] and
+    /// [audit] sections.
     #[arg(long)]
     config: Option<PathBuf>,
 }

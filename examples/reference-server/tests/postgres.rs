@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestServer, flows, mfa, rbac};
+use common::{TestServer, flows, mfa, passkey, rbac};
 
 #[tokio::test]
 async fn every_flow_on_postgres() {
@@ -20,6 +20,9 @@ async fn every_flow_on_postgres() {
     flows::idle_timeout(&server).await;
     mfa::totp_enrollment_and_login(&server).await;
     mfa::factor_changes_need_fresh_auth(&server).await;
+    passkey::registration_and_management(&server).await;
+    passkey::second_factor_login(&server).await;
+    passkey::passwordless_login(&server).await;
     rbac::change_approval(&server).await;
     rbac::roles_under_segregation_of_duties(&server).await;
     schema.drop_schema().await;

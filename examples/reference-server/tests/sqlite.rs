@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Browser, STRONG, TestServer, flows, mfa, rbac};
+use common::{Browser, STRONG, TestServer, flows, mfa, passkey, rbac};
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
@@ -132,6 +132,64 @@ async fn totp_enrollment_and_login() {
 #[tokio::test]
 async fn factor_changes_need_fresh_auth() {
     mfa::factor_changes_need_fresh_auth(&TestServer::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn passkey_registration_and_management() {
+    passkey::registration_and_management(&TestServer::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn passkey_second_factor_login() {
+    passkey::second_factor_login(&TestServer::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn passkey_passwordless_login() {
+    passkey::passwordless_login(&TestServer::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn passkeys_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("off.db").display());
+    let config =
+        common::settings(&url, "", "", common::ADMIN_GRACE) + "\n[passkey]\nenabled = false\n";
+    let server = TestServer::start(&config).await;
+    assert_eq!(
+        server.register("vera", STRONG).await.status,
+        StatusCode::CREATED
+    );
+    let vera = server.login("vera", STRONG).await;
+    for (method, path) in [
+        (Method::POST, "/api/me/passkeys"),
+        (Method::GET, "/api/me/passkeys"),
+        (Method::POST, "/api/auth/passkey/options"),
+    ] {
+        let reply = server.unsafe_request(method, path, None, &vera).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.json(), json!({"error": "not_found"}));
+    }
+    let me = server.get("/api/me", Some(&vera)).await.json();
+    assert_eq!(me["mfa"]["passkeys"], 0);
+}
+
+#[tokio::test]
+async fn an_origin_that_cannot_run_passkeys_stops_the_start() {
+    let config = reference_server::Config::from_toml(
+        "[server]\ndatabase_url = \"sqlite::memory:\"\nallowed_origins = [\"http://app.test\"]\n",
+    )
+    .unwrap();
+    let clock = std::sync::Arc::new(soc2_core::ManualClock::new(time::macros::datetime!(
+        2026-11-23 09:00 UTC
+    )));
+    let error = reference_server::App::build(&config, clock)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "[passkey]: `http://app.test` is not https (only http://localhost may be plain) (or set enabled = false)"
+    );
 }
 
 #[tokio::test]

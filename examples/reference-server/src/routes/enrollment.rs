@@ -1,5 +1,5 @@
 //! With `[mfa] required`, a user without a second factor signs in to an enrolment-only
-//! session: it may read `/api/me`, enrol TOTP and log out, and nothing else (403
+//! session: it may read `/api/me`, enrol TOTP or a passkey and log out, and nothing else (403
 //! `mfa_enrollment_required`). After confirming the factor the user signs in again with it.
 
 use axum::extract::{Request, State};
@@ -42,5 +42,7 @@ fn allowed(path: &str) -> bool {
         || path == "/api/me"
         || path == "/api/me/mfa/totp"
         || path == "/api/me/mfa/totp/confirm"
+        || path == "/api/me/passkeys"
+        || path == "/api/me/passkeys/confirm"
         || path.starts_with("/api/auth/")
 }

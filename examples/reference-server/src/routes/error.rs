@@ -10,6 +10,7 @@ use serde_json::json;
 use soc2_auth::AuthError;
 use soc2_auth::login::LoginError;
 use soc2_auth::mfa::MfaError;
+use soc2_auth::passkey::PasskeyError;
 use soc2_auth::password::Violation;
 use soc2_rbac::RoleError;
 use soc2_session::SessionError;
@@ -41,6 +42,13 @@ pub(crate) enum ApiError {
     InvalidCode,
     /// 422 `invalid_username`.
     InvalidUsername,
+    /// 422 `invalid_name` with what is wrong: a passkey's name (empty, too long, control
+    /// characters).
+    InvalidName(String),
+    /// 422 `invalid_passkey`: a passkey registration was refused (unknown, expired or spent
+    /// ceremony, a response that does not verify or comes from another origin, a credential
+    /// registered already, indistinguishably; the reason is logged).
+    InvalidPasskey,
     /// 422 `password_policy` with every violation.
     PasswordPolicy(Vec<Violation>),
     /// 429 `too_many_requests` with `Retry-After`.
@@ -96,11 +104,30 @@ impl From<MfaError> for ApiError {
     }
 }
 
+impl From<PasskeyError> for ApiError {
+    fn from(error: PasskeyError) -> Self {
+        match error {
+            PasskeyError::InvalidName { .. } => Self::InvalidName(error.to_string()),
+            PasskeyError::ResponseTooLarge { .. } | PasskeyError::MalformedResponse => {
+                Self::InvalidRequest(error.to_string())
+            }
+            PasskeyError::InvalidCredentialId | PasskeyError::NoPasskeys => Self::NotFound,
+            PasskeyError::Refused(refusal) => {
+                tracing::info!(reason = refusal.code(), "passkey registration refused");
+                Self::InvalidPasskey
+            }
+            other => unavailable(&other),
+        }
+    }
+}
+
 impl From<LoginError> for ApiError {
     fn from(error: LoginError) -> Self {
         match error {
             LoginError::Password(error) => error.into(),
             LoginError::Mfa(error) => error.into(),
+            LoginError::Passkey(error) => error.into(),
+            LoginError::PasskeysNotConfigured => Self::NotFound,
             LoginError::Session(error) => error.into(),
             other => unavailable(&other),
         }
@@ -166,6 +193,14 @@ impl IntoResponse for ApiError {
             Self::InvalidUsername => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({"error": "invalid_username"}),
+            ),
+            Self::InvalidName(detail) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": "invalid_name", "detail": detail}),
+            ),
+            Self::InvalidPasskey => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": "invalid_passkey"}),
             ),
             Self::PasswordPolicy(violations) => {
                 let violations: Vec<_> = violations

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use soc2_auth::login::{LoginOutcome, MfaMethod, MfaProof};
 use soc2_auth::password::UserContext;
@@ -15,13 +16,14 @@ use soc2_tower::{ClientContext, CsrfToken};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::passkey_login::{self, PASSKEY_OPTIONS_ENDPOINT};
 use super::{ApiError, JsonBody};
 use crate::app::AppState;
 
 /// Where a `password_change_required` login continues.
 const CHANGE_ENDPOINT: &str = "/api/auth/password";
 /// Where an `mfa_required` login continues.
-const MFA_ENDPOINT: &str = "/api/auth/mfa";
+pub(super) const MFA_ENDPOINT: &str = "/api/auth/mfa";
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Login {
@@ -30,7 +32,8 @@ pub(crate) struct Login {
 }
 
 /// Checks the password. Answers 200 `authenticated` with the session cookie and its CSRF
-/// token; 200 `mfa_required` with a challenge for `POST /api/auth/mfa`; 200
+/// token; 200 `mfa_required` with a challenge for `POST /api/auth/mfa` and the `methods`
+/// offered (with `passkey`, `passkey_options` names where to get its options); 200
 /// `password_change_required` with a challenge for `POST /api/auth/password`; 200
 /// `enrollment_required` with a session confined to enrolling a factor (when `[mfa] required`);
 /// 401 `invalid_credentials` for a wrong password, an unknown or a locked account alike; 429
@@ -51,30 +54,35 @@ pub(crate) async fn login(
 pub(crate) struct MfaAnswer {
     challenge: String,
     method: String,
-    code: String,
+    code: Option<String>,
+    credential: Option<Box<RawValue>>,
 }
 
-/// Finishes an `mfa_required` login with `method` `totp` or `recovery_code`. The challenge is
-/// spent whatever the outcome: a wrong code means logging in again. Answers as login, or 401
-/// `invalid_credentials`.
+/// Finishes an `mfa_required` login with `method` `totp` or `recovery_code` and its `code`,
+/// or `passkey` and the `credential` answering the options of
+/// `POST /api/auth/mfa/passkey/options` (whose challenge it presents). The challenge is spent
+/// whatever the outcome: a wrong code or passkey means logging in again. Answers as login,
+/// or 401 `invalid_credentials`.
 pub(crate) async fn mfa(
     State(state): State<AppState>,
     ClientContext(context): ClientContext,
     JsonBody(body): JsonBody<MfaAnswer>,
 ) -> Result<Response, ApiError> {
-    let proof = match body.method.as_str() {
-        "totp" => MfaProof::Totp(&body.code),
-        "recovery_code" => MfaProof::RecoveryCode(&body.code),
+    let proof = match (body.method.as_str(), &body.code, &body.credential) {
+        ("totp", Some(code), _) => MfaProof::Totp(code),
+        ("recovery_code", Some(code), _) => MfaProof::RecoveryCode(code),
+        ("passkey", _, Some(credential)) => MfaProof::Passkey(credential.get()),
         _ => {
             return Err(ApiError::InvalidRequest(
-                "method is totp or recovery_code".into(),
+                "method is totp or recovery_code with a code, or passkey with a credential".into(),
             ));
         }
     };
     let outcome = state
         .login
         .complete_mfa(&body.challenge, proof, &context)
-        .await?;
+        .await
+        .map_err(passkey_login::refused)?;
     answer(&state, outcome)
 }
 
@@ -106,7 +114,7 @@ pub(crate) async fn change_required_password(
 }
 
 /// The HTTP answer to a login step.
-fn answer(state: &AppState, outcome: LoginOutcome) -> Result<Response, ApiError> {
+pub(super) fn answer(state: &AppState, outcome: LoginOutcome) -> Result<Response, ApiError> {
     match outcome {
         LoginOutcome::Authenticated { token, .. } => {
             Ok(session(state, &token, "authenticated", None))
@@ -118,14 +126,16 @@ fn answer(state: &AppState, outcome: LoginOutcome) -> Result<Response, ApiError>
             Ok(session(state, &token, "enrollment_required", None))
         }
         LoginOutcome::MfaRequired { challenge, methods } => {
-            let methods: Vec<&str> = methods.into_iter().map(MfaMethod::name).collect();
-            Ok(Json(json!({
+            let mut body = json!({
                 "status": "mfa_required",
                 "challenge": challenge.token().expose_secret(),
-                "methods": methods,
+                "methods": methods.iter().map(|m| m.name()).collect::<Vec<_>>(),
                 "next": MFA_ENDPOINT,
-            }))
-            .into_response())
+            });
+            if methods.contains(&MfaMethod::Passkey) {
+                body["passkey_options"] = Value::from(PASSKEY_OPTIONS_ENDPOINT);
+            }
+            Ok(Json(body).into_response())
         }
         LoginOutcome::PasswordChangeRequired { challenge, reason } => Ok(Json(json!({
             "status": "password_change_required",

@@ -15,12 +15,13 @@ use soc2_tower::{ClientContext, CurrentUser};
 use time::format_description::well_known::Rfc3339;
 
 use super::error::unavailable;
+use super::passkeys;
 use super::{ApiError, JsonBody};
 use crate::app::AppState;
 
-/// `{id, username, roles, mfa: {totp, passkeys, recovery_codes_left}}`. Until soc2-rbac
-/// lands the only role is the bootstrap administrator's `admin`; passkeys are not offered yet
-/// (always 0).
+/// `{id, username, roles, mfa: {totp, passkeys, recovery_codes_left}}`: the user's directly
+/// held roles, whether TOTP is enrolled, how many passkeys (0 when passkeys are off) and
+/// recovery codes are left.
 pub(crate) async fn me(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -28,6 +29,7 @@ pub(crate) async fn me(
     let record = state.auth.credential(user.user_id()).await?;
     let totp = state.mfa.has_totp(user.user_id()).await?;
     let recovery_codes_left = state.mfa.recovery_codes_left(user.user_id()).await?;
+    let passkeys = passkeys::count(&state, user.user_id()).await?;
     let held = state
         .roles
         .user_roles(user.user_id(), state.clock.now())
@@ -38,7 +40,7 @@ pub(crate) async fn me(
         "id": user.user_id(),
         "username": record.username.as_str(),
         "roles": roles,
-        "mfa": {"totp": totp, "passkeys": 0, "recovery_codes_left": recovery_codes_left},
+        "mfa": {"totp": totp, "passkeys": passkeys, "recovery_codes_left": recovery_codes_left},
     })))
 }
 

@@ -1,4 +1,5 @@
-//! The signed-in user's second factors: TOTP enrolment and removal, recovery codes.
+//! The signed-in user's second factors: TOTP enrolment and removal, recovery codes (passkeys
+//! are in [`passkeys`](super::passkeys), under the same rules).
 //!
 //! Every change needs an authentication within [`FACTOR_FRESHNESS_MINUTES`] (step-up, 403
 //! `reauthentication_required` otherwise) and, with a cookie, the CSRF token; a change that
@@ -20,7 +21,7 @@ use crate::app::AppState;
 const FACTOR_FRESHNESS_MINUTES: u64 = 15;
 
 /// A user fresh enough to change factors.
-type Fresh = FreshAuth<FACTOR_FRESHNESS_MINUTES>;
+pub(super) type Fresh = FreshAuth<FACTOR_FRESHNESS_MINUTES>;
 
 /// Starts TOTP enrolment: `{secret, otpauth_uri, qr_svg}`, shown once. The factor counts
 /// only after `POST /api/me/mfa/totp/confirm`; starting again replaces a pending enrolment.
@@ -95,7 +96,8 @@ pub(crate) async fn regenerate_recovery_codes(
     Ok(Json(codes_json(&codes)))
 }
 
-async fn revoke_others(
+/// Ends the user's sessions other than this one, after a factor change.
+pub(super) async fn revoke_others(
     state: &AppState,
     user: &Principal,
     context: &RequestContext,

@@ -10,6 +10,7 @@
 
 pub mod flows;
 pub mod mfa;
+pub mod passkey;
 pub mod rbac;
 
 use std::net::SocketAddr;
@@ -27,7 +28,7 @@ use soc2_core::{Clock as _, ManualClock};
 use time::macros::datetime;
 
 /// The origin the tests' "browser" pages come from.
-pub const ORIGIN: &str = "http://app.test";
+pub const ORIGIN: &str = "https://app.test";
 /// The bootstrap administrator's password in [`settings`].
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple 19";
 /// The test auditor's username (see [`TestServer::auditor`]).
@@ -263,8 +264,17 @@ impl TestServer {
         self.login(AUDITOR, STRONG).await
     }
 
-    /// Every audit action recorded so far, in order (through the audit export).
+    /// Every audit action recorded so far, in order.
     async fn audit_actions(&self) -> Vec<String> {
+        self.audit_events()
+            .await
+            .iter()
+            .map(|event| event["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Every audit event recorded so far, in order (through the audit export).
+    pub async fn audit_events(&self) -> Vec<Value> {
         let auditor = self.auditor().await;
         let reply = self
             .get("/api/admin/audit?format=jsonl", Some(&auditor))
@@ -274,8 +284,8 @@ impl TestServer {
             .text()
             .lines()
             .map(|line| {
-                let event: Value = serde_json::from_str(line).unwrap();
-                event["event"]["action"].as_str().unwrap().to_owned()
+                let mut record: Value = serde_json::from_str(line).unwrap();
+                record["event"].take()
             })
             .collect()
     }
