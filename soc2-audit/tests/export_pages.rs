@@ -87,7 +87,11 @@ async fn csv_header_comes_with_the_first_chunk_only() {
 async fn an_empty_range_is_no_chunk_or_the_csv_header_alone() {
     let store = store_with_events().await;
     let before = TimeRange::new(OffsetDateTime::UNIX_EPOCH, datetime!(2000-01-01 0:00 UTC));
-    assert!(chunks(&store, before, ExportFormat::JsonLines).await.is_empty());
+    assert!(
+        chunks(&store, before, ExportFormat::JsonLines)
+            .await
+            .is_empty()
+    );
     let csv = chunks(&store, before, ExportFormat::Csv).await;
     assert_eq!(csv, [format!("{}\n", CSV_HEADER.join(","))]);
     let mut pages = ExportPages::new(before, ExportFormat::Csv);

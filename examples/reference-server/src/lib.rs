@@ -14,10 +14,12 @@ mod error;
 mod keys;
 mod rbac;
 mod routes;
+mod sweeper;
 
 pub use app::{App, serve};
 pub use config::{
-    AuditConfig, Config, DEFAULT_DATABASE_URL, DEFAULT_POLICY_DIR, MfaConfig, ServerConfig,
+    AuditConfig, Config, DEFAULT_DATABASE_URL, DEFAULT_POLICY_DIR, DEFAULT_SWEEP_INTERVAL,
+    MfaConfig, ServerConfig,
 };
 pub use error::{ConfigError, StartError};
 pub use keys::audit_keys_file;
