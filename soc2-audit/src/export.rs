@@ -67,34 +67,91 @@ pub async fn export(
     format: ExportFormat,
     out: &mut (dyn Write + Send),
 ) -> Result<u64, ExportError> {
-    if format == ExportFormat::Csv {
-        write_csv(out, [CSV_HEADER.map(String::from).to_vec()])?;
+    let mut pages = ExportPages::new(*range, format);
+    while let Some(chunk) = pages.next_chunk(store).await? {
+        out.write_all(&chunk)?;
     }
-    let mut after = 0;
-    let mut written = 0;
-    loop {
-        let page = store.read_range(range, after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        match format {
+    out.flush()?;
+    Ok(pages.written())
+}
+
+/// An export read one page (1000 events) at a time, for hosts that stream it (an HTTP
+/// response body) instead of writing to an [`std::io::Write`]: memory stays bounded by one
+/// page whatever the range holds.
+///
+/// Each [`ExportPages::next_chunk`] reads the next page from the store it is given and returns
+/// its encoded bytes (the CSV header comes with the first chunk); concatenated, the chunks are
+/// exactly what [`export`] writes.
+#[derive(Debug, Clone)]
+pub struct ExportPages {
+    range: TimeRange,
+    format: ExportFormat,
+    after: u64,
+    header_pending: bool,
+    done: bool,
+    written: u64,
+}
+
+impl ExportPages {
+    /// An export of the events within `range` as `format`, not started yet.
+    #[must_use]
+    pub fn new(range: TimeRange, format: ExportFormat) -> Self {
+        Self {
+            range,
+            format,
+            after: 0,
+            header_pending: format == ExportFormat::Csv,
+            done: false,
+            written: 0,
+        }
+    }
+
+    /// The next chunk of the export, read from `store`; `None` once every event was returned.
+    ///
+    /// # Errors
+    /// [`ExportError::Store`] when the page cannot be read or decoded.
+    pub async fn next_chunk(
+        &mut self,
+        store: &dyn AuditStore,
+    ) -> Result<Option<Vec<u8>>, ExportError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = store.read_range(&self.range, self.after, PAGE).await?;
+        let mut chunk = Vec::new();
+        if self.header_pending {
+            write_csv(&mut chunk, [CSV_HEADER.map(String::from).to_vec()])?;
+            self.header_pending = false;
+        }
+        let Some(last) = page.last() else {
+            self.done = true;
+            return Ok((!chunk.is_empty()).then_some(chunk));
+        };
+        match self.format {
             ExportFormat::Csv => {
                 let rows = page.iter().map(csv_row).collect::<Result<Vec<_>, _>>()?;
-                write_csv(out, rows)?;
+                write_csv(&mut chunk, rows)?;
             }
             ExportFormat::JsonLines => {
                 for event in &page {
-                    writeln!(out, "{}", event.to_json_line()?)?;
+                    writeln!(chunk, "{}", event.to_json_line()?)?;
                 }
             }
         }
-        written += page.len() as u64;
+        self.after = last.seq;
+        self.written += page.len() as u64;
+        Ok(Some(chunk))
     }
-    out.flush()?;
-    Ok(written)
+
+    /// How many events the chunks returned so far hold.
+    #[must_use]
+    pub fn written(&self) -> u64 {
+        self.written
+    }
 }
 
 fn write_csv(
-    out: &mut (dyn Write + Send),
+    out: &mut Vec<u8>,
     rows: impl IntoIterator<Item = Vec<String>>,
 ) -> Result<(), ExportError> {
     let mut writer = csv::Writer::from_writer(out);

@@ -22,7 +22,7 @@ pub use event::{
     Actor, AuditEvent, Criterion, MAX_METADATA_BYTES, MAX_NAME_BYTES, MAX_REASON_BYTES, Outcome,
     SessionRef, Target,
 };
-pub use export::{CSV_HEADER, ExportError, ExportFormat, export, neutralize_formula};
+pub use export::{CSV_HEADER, ExportError, ExportFormat, ExportPages, export, neutralize_formula};
 pub use file::{FsyncPolicy, JsonlFileSink};
 pub use log::{AuditError, AuditLog, AuditLogConfig, AuditLogStats, AuditPermit, ConfigError};
 pub use memory::MemoryAuditStore;

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use soc2_audit::{AuditError, AuditLog, AuditLogConfig, AuditSink, AuditStore};
@@ -13,13 +14,14 @@ use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
 use soc2_core::{Clock, KeyRing, SecretString};
 use soc2_rbac::{Authorizer, PolicyStore, RoleManager, RoleName, RoleStore};
-use soc2_session::SessionManager;
+use soc2_session::{SessionError, SessionManager};
 use soc2_tower::{AllowedOrigins, SessionCookie, SessionLayer, TrustedProxies};
 use tokio::net::TcpListener;
 
 use crate::changes::{ChangeStore, Resources};
 use crate::database::{self, Backend};
 use crate::rbac::HeldRoles;
+use crate::sweeper::{self, Sweeper};
 use crate::{Config, ConfigError, StartError, bootstrap, keys, passkeys, routes};
 
 /// What every handler shares. Cheap to clone.
@@ -52,11 +54,14 @@ pub(crate) struct AppState {
     pub(crate) changes: ChangeStore,
 }
 
-/// The running application: its router and the audit log to flush at shutdown.
+/// The running application: its router, the sessions its sweeper cleans and the audit log to
+/// flush at shutdown.
 #[derive(Debug)]
 pub struct App {
     router: Router,
     audit: AuditLog,
+    sessions: SessionManager,
+    sweep_interval: Duration,
     generated_admin_password: Option<SecretString>,
 }
 
@@ -164,7 +169,7 @@ impl App {
             mfa,
             passkeys,
             mfa_required: config.mfa.required,
-            sessions,
+            sessions: sessions.clone(),
             credentials: stores.credentials,
             audit_store: stores.audit,
             audit: audit.clone(),
@@ -180,6 +185,8 @@ impl App {
         Ok(Self {
             router: routes::router(state).layer(layer),
             audit,
+            sessions,
+            sweep_interval: config.session_sweep_interval,
             generated_admin_password,
         })
     }
@@ -193,6 +200,15 @@ impl App {
     #[must_use]
     pub fn generated_admin_password(&self) -> Option<&SecretString> {
         self.generated_admin_password.as_ref()
+    }
+
+    /// Deletes every expired session now (each audited as `session.expired`): what the
+    /// sweeper that [`serve`] runs does every `[session] sweep_interval`. Returns how many.
+    ///
+    /// # Errors
+    /// [`SessionError`] when the store or the audit log fails.
+    pub async fn sweep_sessions(&self) -> Result<usize, SessionError> {
+        sweeper::sweep_expired(&self.sessions).await
     }
 
     /// Stops accepting audit events and writes every buffered one.
@@ -227,7 +243,9 @@ fn session_layer(
         .with_trusted_proxies(TrustedProxies::parse(&server.trusted_proxies)?))
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then flushes the audit log.
+/// Serves `app` on `listener` until `shutdown` completes, sweeping expired sessions every
+/// `[session] sweep_interval` meanwhile; then lets a sweep in progress finish and flushes the
+/// audit log.
 ///
 /// # Errors
 /// I/O errors of the listener; an audit flush failure is reported as an I/O error too, since
@@ -240,9 +258,14 @@ pub async fn serve(
     let service = app
         .router()
         .into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    let sweeper = Sweeper::start(app.sessions.clone(), app.sweep_interval);
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    if let Some(sweeper) = sweeper {
+        sweeper.stop().await;
+    }
+    served?;
     app.shutdown().await.map_err(std::io::Error::other)
 }
 

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [server]
-//! listen = "127.0.0.1:8080"
+//! listen = "127.0.0.1:8080"                     # port 0: any free one; stdout names it
 //! name = "soc2-rs reference"                    # TOTP issuer and password-policy context
 //! database_url = "sqlite://soc2-reference.db"   # or postgres://user@host/db
 //! preset = "soc2-strict"                         # default preset of every policy section
@@ -25,6 +25,7 @@
 //! [session]         # SessionPolicy::from_toml keys; absolute_timeout = absolute_lifetime
 //! idle_timeout = "15m"
 //! absolute_timeout = "12h"
+//! sweep_interval = "5m"     # deleting expired sessions; "0" disables (another instance sweeps)
 //!
 //! [mfa]
 //! required = false                 # true: everyone must enrol a second factor
@@ -82,6 +83,10 @@ pub struct Config {
     pub lockout: LockoutPolicy,
     /// The `[session]` section.
     pub session: SessionPolicy,
+    /// `[session] sweep_interval`: how often expired sessions are deleted from the store (and
+    /// audited as `session.expired`); zero disables the sweeper. Default
+    /// [`DEFAULT_SWEEP_INTERVAL`].
+    pub session_sweep_interval: Duration,
     /// The `[mfa]` section.
     pub mfa: MfaConfig,
     /// The `[passkey]` section.
@@ -250,6 +255,12 @@ impl Default for MfaConfig {
     }
 }
 
+/// The default `[session] sweep_interval`: 5 minutes. Expired sessions are refused at
+/// validation whatever the interval; the sweep only bounds how long their rows linger and how
+/// late their `session.expired` events are written, so a fraction of the shortest preset idle
+/// timeout (15 minutes, OWASP ASVS 3.3.2 / PCI DSS 8.2.8) keeps the log timely.
+pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(5 * 60);
+
 /// The default `server.name`.
 const DEFAULT_NAME: &str = "soc2-rs reference";
 
@@ -279,6 +290,7 @@ impl Default for Config {
             password: PasswordPolicy::from_preset(preset),
             lockout: LockoutPolicy::from_preset(preset),
             session: SessionPolicy::from_preset(preset),
+            session_sweep_interval: DEFAULT_SWEEP_INTERVAL,
             mfa: MfaConfig::default(),
             passkey: PasskeyConfig::default(),
             audit: AuditConfig::default(),
@@ -343,6 +355,7 @@ impl Config {
             }
             session.insert("absolute_lifetime".into(), absolute);
         }
+        let session_sweep_interval = sweep_interval(session.remove("sweep_interval"))?;
         let session = SessionPolicy::from_toml(&with_preset(session, preset)?)?;
         Ok(Self {
             server: ServerConfig {
@@ -363,6 +376,7 @@ impl Config {
             password,
             lockout,
             session,
+            session_sweep_interval,
             mfa: MfaConfig {
                 required: mfa.required,
                 required_for_roles: mfa
@@ -406,6 +420,19 @@ impl Config {
     }
 }
 
+/// `[session] sweep_interval` (a duration text; "0" disables), or the default when absent.
+fn sweep_interval(value: Option<toml::Value>) -> Result<Duration, ConfigError> {
+    let invalid = |problem: String| ConfigError::Section("session".into(), problem);
+    match value {
+        None => Ok(DEFAULT_SWEEP_INTERVAL),
+        Some(toml::Value::String(text)) => soc2_core::duration::parse(&text)
+            .map_err(|problem| invalid(format!("sweep_interval: {problem}"))),
+        Some(_) => Err(invalid(
+            "sweep_interval: a duration text like \"5m\", or \"0\" to disable".into(),
+        )),
+    }
+}
+
 fn section(root: &mut toml::Table, name: &str) -> Result<toml::Table, ConfigError> {
     match root.remove(name) {
         None => Ok(toml::Table::new()),
@@ -429,4 +456,50 @@ fn with_preset(mut table: toml::Table, preset: Preset) -> Result<String, ConfigE
 
 fn toml_error(section: &str, error: &dyn std::fmt::Display) -> ConfigError {
     ConfigError::Section(section.to_owned(), error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn sweep(session: &str) -> Result<Duration, ConfigError> {
+        Config::from_toml(&format!("[session]\n{session}")).map(|c| c.session_sweep_interval)
+    }
+
+    #[test]
+    fn sweep_interval_defaults_parses_and_disables() {
+        assert_eq!(sweep("").unwrap(), DEFAULT_SWEEP_INTERVAL);
+        assert_eq!(
+            Config::default().session_sweep_interval,
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            sweep(r#"sweep_interval = "90s""#).unwrap(),
+            Duration::from_secs(90)
+        );
+        assert_eq!(sweep(r#"sweep_interval = "0""#).unwrap(), Duration::ZERO);
+        let with_policy = Config::from_toml(
+            "[session]\nsweep_interval = \"1m\"\nidle_timeout = \"10m\"\nabsolute_timeout = \"2h\"",
+        )
+        .unwrap();
+        assert_eq!(with_policy.session_sweep_interval, Duration::from_secs(60));
+        assert_eq!(
+            with_policy.session.absolute_lifetime(),
+            Duration::from_secs(7200)
+        );
+    }
+
+    #[test]
+    fn a_bad_sweep_interval_is_refused_naming_the_section() {
+        for bad in [r#"sweep_interval = "soon""#, "sweep_interval = 5"] {
+            let error = sweep(bad).unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Section(section, problem)
+                    if section == "session" && problem.starts_with("sweep_interval: ")),
+                "{error:?}"
+            );
+        }
+    }
 }

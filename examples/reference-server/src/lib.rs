@@ -15,11 +15,12 @@ mod keys;
 mod passkeys;
 mod rbac;
 mod routes;
+mod sweeper;
 
 pub use app::{App, serve};
 pub use config::{
-    AuditConfig, Config, DEFAULT_DATABASE_URL, DEFAULT_POLICY_DIR, MfaConfig, PasskeyConfig,
-    ServerConfig,
+    AuditConfig, Config, DEFAULT_DATABASE_URL, DEFAULT_POLICY_DIR, DEFAULT_SWEEP_INTERVAL,
+    MfaConfig, PasskeyConfig, ServerConfig,
 };
 pub use error::{ConfigError, StartError};
 pub use keys::audit_keys_file;

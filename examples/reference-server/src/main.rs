@@ -35,7 +35,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let listener = TcpListener::bind(config.server.listen).await?;
-    tracing::info!(address = %listener.local_addr()?, database = %config.database_url(), "listening");
+    let address = listener.local_addr()?;
+    // One stable line for scripts and tests (with port 0 the system picks the port).
+    println!("listening on {address}");
+    tracing::info!(%address, database = %config.database_url(), "listening");
     serve(listener, &app, shutdown_signal()).await?;
     tracing::info!("stopped; audit log flushed");
     Ok(())

@@ -4,9 +4,13 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Browser, STRONG, TestServer, flows, mfa, passkey, rbac};
 use hyper::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
+use soc2_audit::{Actor, AuditEvent, AuditSink as _, Outcome, SdkAction};
+use soc2_core::Clock as _;
 
 #[tokio::test]
 async fn registration_and_login() {
@@ -367,4 +371,103 @@ async fn a_broken_policy_edit_is_refused_and_the_previous_set_stays() {
     std::fs::remove_file(policies.join("extra.cedar")).unwrap();
     assert_eq!(reload().await.status, StatusCode::OK);
     server.assert_audited(&["rbac.policy.reloaded"]).await;
+}
+
+/// The rows in the server's session table, read from its SQLite file.
+async fn stored_sessions(server: &TestServer) -> i64 {
+    let pool = soc2_sqlx::sqlite::connect(&server.database_url)
+        .await
+        .unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM soc2_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_sweep_deletes_expired_sessions_from_the_store() {
+    let server = TestServer::sqlite().await;
+    for user in ["ivy", "judy"] {
+        assert_eq!(
+            server.register(user, STRONG).await.status,
+            StatusCode::CREATED
+        );
+    }
+    server.login("ivy", STRONG).await;
+    server.clock.advance(Duration::from_secs(3 * 60));
+    let judy = server.login("judy", STRONG).await;
+    // Ivy's session is 6 minutes idle (the test idle timeout is 5), Judy's 3.
+    server.clock.advance(Duration::from_secs(3 * 60));
+    assert_eq!(stored_sessions(&server).await, 2);
+
+    assert_eq!(server.app.sweep_sessions().await.unwrap(), 1);
+    assert_eq!(stored_sessions(&server).await, 1);
+    assert_eq!(server.app.sweep_sessions().await.unwrap(), 0);
+    assert_eq!(
+        server.get("/api/me", Some(&judy)).await.status,
+        StatusCode::OK
+    );
+    server.assert_audited(&["session.expired"]).await;
+}
+
+#[tokio::test]
+async fn a_large_audit_export_is_streamed_whole() {
+    const EXTRA: u64 = 3000;
+    let server = TestServer::sqlite().await;
+    // A second writer on the same database and chain, with the server's generated keys.
+    let config = reference_server::Config::from_toml(&format!(
+        "[server]\ndatabase_url = \"{}\"",
+        server.database_url
+    ))
+    .unwrap();
+    let keys_file = reference_server::audit_keys_file(&config.audit, &server.database_url)
+        .unwrap()
+        .unwrap();
+    let keys = soc2_core::KeyRing::parse(&std::fs::read_to_string(keys_file).unwrap()).unwrap();
+    let pool = soc2_sqlx::sqlite::connect(&server.database_url)
+        .await
+        .unwrap();
+    let store = soc2_sqlx::sqlite::SqliteAuditStore::new(pool, &keys);
+    let events: Vec<_> = (0..EXTRA)
+        .map(|n| {
+            AuditEvent::new(
+                SdkAction::LoginFailed,
+                Outcome::Failure,
+                Actor::System,
+                server.clock.now(),
+            )
+            .with_metadata("n", n)
+        })
+        .collect();
+    store.append_events(&events).await.unwrap();
+
+    let auditor = server.auditor().await;
+    let verified = server
+        .get("/api/admin/audit/verify", Some(&auditor))
+        .await
+        .json();
+    assert_eq!(verified["ok"], true);
+    let last = verified["last_seq"].as_u64().unwrap();
+    assert!(last > EXTRA, "{verified}");
+
+    let export = server.get("/api/admin/audit", Some(&auditor)).await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert_eq!(export.header("content-type"), Some("application/x-ndjson"));
+    assert_eq!(export.header("content-length"), None);
+    assert_eq!(export.header("transfer-encoding"), Some("chunked"));
+    let lines: Vec<Value> = export
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let seqs: Vec<u64> = lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs.len() as u64, last);
+    assert_eq!(seqs.first(), Some(&1));
+    assert_eq!(seqs.last(), Some(&last));
+    assert!(seqs.windows(2).all(|pair| pair[1] == pair[0] + 1));
+    let extra: Vec<u64> = lines
+        .iter()
+        .filter_map(|l| l["event"]["metadata"]["n"].as_u64())
+        .collect();
+    assert_eq!(extra, (0..EXTRA).collect::<Vec<_>>());
 }

@@ -36,13 +36,28 @@ pub const AUDITOR: &str = "audrey";
 /// A password the Soc2Strict policy accepts.
 pub const STRONG: &str = "plinth quasar tundra 42 marmot";
 
-/// A running server.
+/// A running server in this process; its HTTP client methods come through `Deref`.
 pub struct TestServer {
-    pub addr: SocketAddr,
     pub clock: Arc<ManualClock>,
     pub app: Arc<App>,
-    http: Client<HttpConnector, Full<Bytes>>,
+    /// The database the server was started on.
+    pub database_url: String,
+    http: Http,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+/// An HTTP client bound to one server address (in this process or a child process).
+pub struct Http {
+    pub addr: SocketAddr,
+    client: Client<HttpConnector, Full<Bytes>>,
 }
 
 /// The `[mfa]` lines of most tests: administrators (who must use MFA) get a 30-day grace
@@ -99,6 +114,7 @@ impl TestServer {
     /// A server with `config_text`.
     pub async fn start(config_text: &str) -> Self {
         let config = Config::from_toml(config_text).unwrap();
+        let database_url = config.database_url().to_owned();
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 09:00 UTC)));
         let app = Arc::new(App::build(&config, clock.clone()).await.unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -113,11 +129,27 @@ impl TestServer {
             .unwrap();
         });
         Self {
-            addr,
             clock,
             app,
-            http: Client::builder(TokioExecutor::new()).build_http(),
+            database_url,
+            http: Http::new(addr),
             _dir: None,
+        }
+    }
+
+    /// The current TOTP code for `seed` on the server's clock.
+    pub fn totp_code(&self, seed: &[u8]) -> String {
+        let now = u64::try_from(self.clock.now().unix_timestamp()).unwrap();
+        soc2_auth::mfa::TotpSettings::new("test").code_at(seed, now)
+    }
+}
+
+impl Http {
+    /// A client for the server at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            client: Client::builder(TokioExecutor::new()).build_http(),
         }
     }
 
@@ -143,7 +175,7 @@ impl TestServer {
             None => Bytes::new(),
         };
         let response = self
-            .http
+            .client
             .request(request.body(Full::new(bytes)).unwrap())
             .await
             .unwrap();
@@ -230,12 +262,6 @@ impl TestServer {
             &[("origin", ORIGIN)],
         )
         .await
-    }
-
-    /// The current TOTP code for `seed` on the server's clock.
-    pub fn totp_code(&self, seed: &[u8]) -> String {
-        let now = u64::try_from(self.clock.now().unix_timestamp()).unwrap();
-        soc2_auth::mfa::TotpSettings::new("test").code_at(seed, now)
     }
 
     /// Asserts that each of `actions` was audited at least once.
@@ -364,31 +390,41 @@ impl TestServer {
     /// A server on a fresh PostgreSQL schema, or `None` when no test server is configured.
     pub async fn postgres(test: &str) -> Option<(Self, soc2_testkit::postgres::TestSchema)> {
         let schema = soc2_testkit::postgres::TestSchema::create(test).await?;
-        let separator = if schema.url().contains('?') { '&' } else { '?' };
-        let url = format!(
-            "{}{separator}options[search_path]={}",
-            schema.url(),
-            schema.name()
-        );
         let dir = tempfile::tempdir().unwrap();
-        let keys = dir.path().join("audit.keys");
-        std::fs::write(&keys, test_audit_keys()).unwrap();
-        let sealing = dir.path().join("sealing.keys");
-        std::fs::write(&sealing, test_sealing_keys()).unwrap();
-        let mfa = format!(
-            "{ADMIN_GRACE}\nsealing_keys_file = \"{}\"",
-            sealing.display()
-        );
-        let text = settings(
-            &url,
-            &format!(r#"bootstrap_admin_password = "{ADMIN_PASSWORD}""#),
-            "",
-            &mfa,
-        ) + &format!("\n[audit]\nkeys_file = \"{}\"\n", keys.display());
-        let mut started = Self::start(&text).await;
+        let mut started = Self::start(&postgres_settings(&schema, dir.path(), "")).await;
         started._dir = Some(dir);
         Some((started, schema))
     }
+}
+
+/// The test configuration on `schema`, with the bootstrap administrator's password, extra
+/// `[server]` lines, and audit and sealing key files written into `dir` (every server given
+/// the same `dir` shares the keys, like instances of one deployment).
+pub fn postgres_settings(
+    schema: &soc2_testkit::postgres::TestSchema,
+    dir: &std::path::Path,
+    extra_server: &str,
+) -> String {
+    let separator = if schema.url().contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{}{separator}options[search_path]={}",
+        schema.url(),
+        schema.name()
+    );
+    let keys = dir.join("audit.keys");
+    std::fs::write(&keys, test_audit_keys()).unwrap();
+    let sealing = dir.join("sealing.keys");
+    std::fs::write(&sealing, test_sealing_keys()).unwrap();
+    let mfa = format!(
+        "{ADMIN_GRACE}\nsealing_keys_file = \"{}\"",
+        sealing.display()
+    );
+    settings(
+        &url,
+        &format!("bootstrap_admin_password = \"{ADMIN_PASSWORD}\"\n{extra_server}"),
+        "",
+        &mfa,
+    ) + &format!("\n[audit]\nkeys_file = \"{}\"\n", keys.display())
 }
 
 fn test_sealing_keys() -> String {

@@ -1,0 +1,185 @@
+//! Two reference-server processes (the real binary, twice) on one PostgreSQL schema, driven
+//! over HTTP: a lockout reached through one instance holds on the other, an unlock through
+//! one frees the account on the other, a session made on one works on the other, and a
+//! revocation through one ends the session on the other at once. The server keeps no
+//! in-process session cache (`SessionManager::with_cache` is off), so "at once" is the
+//! promise: every request reads the shared store.
+//!
+//! Skipped with a notice without `SOC2_TEST_POSTGRES_URL`, failed with
+//! `SOC2_TEST_POSTGRES_REQUIRED=1` (see `soc2_testkit::postgres`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{ADMIN_PASSWORD, Http, STRONG, postgres_settings};
+use hyper::{Method, StatusCode};
+use serde_json::json;
+use soc2_testkit::postgres::TestSchema;
+
+/// How long a child may take to migrate, bootstrap and bind before the test gives up.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A `reference-server` child process, killed when dropped.
+struct Instance {
+    child: Child,
+    http: Http,
+}
+
+impl Instance {
+    /// Starts the binary with `config` and waits for its `listening on ADDR` line; its output
+    /// goes on to the test's stderr, each line prefixed with `name`.
+    fn start(name: &'static str, config: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_reference-server"))
+            .arg("--config")
+            .arg(config)
+            .env_remove("DATABASE_URL")
+            .env_remove("SOC2_AUDIT_KEYS")
+            .env_remove("SOC2_SEALING_KEYS")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (address, listening) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                eprintln!("[{name}] {line}");
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = address.send(addr.parse::<SocketAddr>().unwrap());
+                }
+            }
+        });
+        let mut instance = Self {
+            child,
+            http: Http::new(SocketAddr::from(([127, 0, 0, 1], 0))),
+        };
+        match listening.recv_timeout(START_TIMEOUT) {
+            Ok(addr) => instance.http = Http::new(addr),
+            Err(_) => panic!(
+                "instance {name} did not start: {:?}",
+                instance.child.try_wait()
+            ),
+        }
+        instance
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn two_processes_share_lockouts_sessions_and_revocations() {
+    let Some(schema) = TestSchema::create("reference_server_two_instances").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    let text = postgres_settings(&schema, dir.path(), r#"listen = "127.0.0.1:0""#);
+    std::fs::write(&config, text).unwrap();
+    // One after the other: the first migrates the schema and creates the administrator.
+    let a = Instance::start("a", &config);
+    let b = Instance::start("b", &config);
+    assert_ne!(a.http.addr, b.http.addr);
+
+    lockout_and_unlock_across(&a.http, &b.http).await;
+    sessions_and_revocations_across(&a.http, &b.http).await;
+
+    let auditor = a.http.auditor().await;
+    let verified = b.http.get("/api/admin/audit/verify", Some(&auditor)).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text());
+    assert_eq!(verified.json()["ok"], true, "one chain from both writers");
+    b.http
+        .assert_audited(&[
+            "auth.lockout.locked",
+            "auth.lockout.unlocked",
+            "session.revoked",
+        ])
+        .await;
+
+    drop((a, b));
+    schema.drop_schema().await;
+}
+
+/// Failures through A reach the threshold (3); the right password through B is refused as
+/// locked; an administrator's unlock through B lets the user log in through A.
+async fn lockout_and_unlock_across(a: &Http, b: &Http) {
+    assert_eq!(
+        a.register("olivia", STRONG).await.status,
+        StatusCode::CREATED
+    );
+    for _ in 0..3 {
+        let refused = a.login_reply("olivia", "not the password at all").await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = b.login_reply("olivia", STRONG).await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(locked.body, br#"{"error":"invalid_credentials"}"#);
+
+    let admin = b.login("admin", ADMIN_PASSWORD).await;
+    let unlocked = b
+        .unsafe_request(Method::POST, "/api/admin/users/olivia/unlock", None, &admin)
+        .await;
+    assert_eq!(
+        unlocked.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        unlocked.text()
+    );
+    let olivia = a.login("olivia", STRONG).await;
+    let me = b.get("/api/me", Some(&olivia)).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["username"], "olivia");
+}
+
+/// Sessions made on A work on B; ending one by id through B, then all of the user's through
+/// B's admin route, refuses the cookies on A on the very next request.
+async fn sessions_and_revocations_across(a: &Http, b: &Http) {
+    assert_eq!(
+        b.register("peggy", STRONG).await.status,
+        StatusCode::CREATED
+    );
+    let first = a.login("peggy", STRONG).await;
+    let second = a.login("peggy", STRONG).await;
+    for session in [&first, &second] {
+        let me = b.get("/api/me", Some(session)).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+        assert_eq!(me.json()["username"], "peggy");
+    }
+
+    let listed = b.get("/api/me/sessions", Some(&first)).await.json();
+    let sessions = listed["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{listed}");
+    let other = sessions.iter().find(|s| s["current"] == false).unwrap();
+    let path = format!("/api/me/sessions/{}", other["id"].as_str().unwrap());
+    let ended = b.unsafe_request(Method::DELETE, &path, None, &first).await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.text());
+    let gone = a.get("/api/me", Some(&second)).await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(gone.json(), json!({"error": "unauthenticated"}));
+    assert_eq!(a.get("/api/me", Some(&first)).await.status, StatusCode::OK);
+
+    let admin = b.login("admin", ADMIN_PASSWORD).await;
+    let revoked = b
+        .unsafe_request(
+            Method::DELETE,
+            "/api/admin/users/peggy/sessions",
+            None,
+            &admin,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text());
+    let gone = a.get("/api/me", Some(&first)).await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(gone.json(), json!({"error": "unauthenticated"}));
+}
