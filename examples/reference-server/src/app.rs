@@ -14,14 +14,14 @@ use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
 use soc2_core::{Clock, KeyRing, SecretString};
 use soc2_rbac::{Authorizer, PolicyStore, RoleManager, RoleName, RoleStore};
-use soc2_session::{SessionError, SessionManager};
+use soc2_session::SessionManager;
 use soc2_tower::{AllowedOrigins, SessionCookie, SessionLayer, TrustedProxies};
 use tokio::net::TcpListener;
 
 use crate::changes::{ChangeStore, Resources};
 use crate::database::{self, Backend};
 use crate::rbac::HeldRoles;
-use crate::sweeper::{self, Sweeper};
+use crate::sweeper::{Housekeeping, SweepError, Sweeper, Swept};
 use crate::{Config, ConfigError, StartError, bootstrap, keys, passkeys, routes};
 
 /// What every handler shares. Cheap to clone.
@@ -54,13 +54,13 @@ pub(crate) struct AppState {
     pub(crate) changes: ChangeStore,
 }
 
-/// The running application: its router, the sessions its sweeper cleans and the audit log to
+/// The running application: its router, the stores its sweeper cleans and the audit log to
 /// flush at shutdown.
 #[derive(Debug)]
 pub struct App {
     router: Router,
     audit: AuditLog,
-    sessions: SessionManager,
+    housekeeping: Housekeeping,
     sweep_interval: Duration,
     generated_admin_password: Option<SecretString>,
 }
@@ -147,7 +147,7 @@ impl App {
             auth.clone(),
             mfa.clone(),
             sessions.clone(),
-            stores.mfa,
+            Arc::clone(&stores.mfa),
             audit.clone(),
             Arc::clone(&clock),
         )
@@ -163,13 +163,18 @@ impl App {
         )
         .await?;
         let layer = session_layer(config, &sessions, &clock)?.with_authorizer(authorizer);
+        let housekeeping = Housekeeping {
+            sessions: sessions.clone(),
+            ceremonies: stores.mfa,
+            clock: Arc::clone(&clock),
+        };
         let state = AppState {
             auth,
             login,
             mfa,
             passkeys,
             mfa_required: config.mfa.required,
-            sessions: sessions.clone(),
+            sessions,
             credentials: stores.credentials,
             audit_store: stores.audit,
             audit: audit.clone(),
@@ -185,7 +190,7 @@ impl App {
         Ok(Self {
             router: routes::router(state).layer(layer),
             audit,
-            sessions,
+            housekeeping,
             sweep_interval: config.session_sweep_interval,
             generated_admin_password,
         })
@@ -202,13 +207,13 @@ impl App {
         self.generated_admin_password.as_ref()
     }
 
-    /// Deletes every expired session now (each audited as `session.expired`): what the
-    /// sweeper that [`serve`] runs does every `[session] sweep_interval`. Returns how many.
+    /// Deletes every expired session (each audited as `session.expired`) and ceremony now:
+    /// what the sweeper that [`serve`] runs does every `[session] sweep_interval`.
     ///
     /// # Errors
-    /// [`SessionError`] when the store or the audit log fails.
-    pub async fn sweep_sessions(&self) -> Result<usize, SessionError> {
-        sweeper::sweep_expired(&self.sessions).await
+    /// [`SweepError`] when a store or the audit log fails.
+    pub async fn sweep(&self) -> Result<Swept, SweepError> {
+        self.housekeeping.sweep().await
     }
 
     /// Stops accepting audit events and writes every buffered one.
@@ -258,7 +263,7 @@ pub async fn serve(
     let service = app
         .router()
         .into_make_service_with_connect_info::<SocketAddr>();
-    let sweeper = Sweeper::start(app.sessions.clone(), app.sweep_interval);
+    let sweeper = Sweeper::start(app.housekeeping.clone(), app.sweep_interval);
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -25,7 +25,7 @@
 //! [session]         # SessionPolicy::from_toml keys; absolute_timeout = absolute_lifetime
 //! idle_timeout = "15m"
 //! absolute_timeout = "12h"
-//! sweep_interval = "5m"     # deleting expired sessions; "0" disables (another instance sweeps)
+//! sweep_interval = "5m"     # deleting expired sessions and ceremonies; "0" disables
 //!
 //! [mfa]
 //! required = false                 # true: everyone must enrol a second factor
@@ -83,8 +83,8 @@ pub struct Config {
     pub lockout: LockoutPolicy,
     /// The `[session]` section.
     pub session: SessionPolicy,
-    /// `[session] sweep_interval`: how often expired sessions are deleted from the store (and
-    /// audited as `session.expired`); zero disables the sweeper. Default
+    /// `[session] sweep_interval`: how often expired sessions (audited as `session.expired`)
+    /// and expired ceremonies are deleted from the store; zero disables the sweeper. Default
     /// [`DEFAULT_SWEEP_INTERVAL`].
     pub session_sweep_interval: Duration,
     /// The `[mfa]` section.

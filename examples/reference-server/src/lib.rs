@@ -24,3 +24,4 @@ pub use config::{
 };
 pub use error::{ConfigError, StartError};
 pub use keys::audit_keys_file;
+pub use sweeper::{SweepError, Swept};

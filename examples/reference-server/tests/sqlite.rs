@@ -384,8 +384,19 @@ async fn stored_sessions(server: &TestServer) -> i64 {
         .unwrap()
 }
 
+/// The rows in the server's ceremony table (challenges, passkey ceremonies, reset tokens).
+async fn stored_ceremonies(server: &TestServer) -> i64 {
+    let pool = soc2_sqlx::sqlite::connect(&server.database_url)
+        .await
+        .unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM soc2_ceremonies")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn a_sweep_deletes_expired_sessions_from_the_store() {
+async fn a_sweep_deletes_expired_sessions_and_ceremonies_from_the_store() {
     let server = TestServer::sqlite().await;
     for user in ["ivy", "judy"] {
         assert_eq!(
@@ -393,6 +404,16 @@ async fn a_sweep_deletes_expired_sessions_from_the_store() {
             StatusCode::CREATED
         );
     }
+    // An anonymous passkey sign-in that is never finished leaves a ceremony (5 minutes).
+    let options = server
+        .send(
+            Method::POST,
+            "/api/auth/passkey/options",
+            Some(json!({})),
+            &[("origin", common::ORIGIN)],
+        )
+        .await;
+    assert_eq!(options.status, StatusCode::OK, "{}", options.text());
     server.login("ivy", STRONG).await;
     server.clock.advance(Duration::from_secs(3 * 60));
     let judy = server.login("judy", STRONG).await;
@@ -400,9 +421,13 @@ async fn a_sweep_deletes_expired_sessions_from_the_store() {
     server.clock.advance(Duration::from_secs(3 * 60));
     assert_eq!(stored_sessions(&server).await, 2);
 
-    assert_eq!(server.app.sweep_sessions().await.unwrap(), 1);
+    assert_eq!(stored_ceremonies(&server).await, 1);
+    let swept = server.app.sweep().await.unwrap();
+    assert_eq!((swept.sessions, swept.ceremonies), (1, 1));
     assert_eq!(stored_sessions(&server).await, 1);
-    assert_eq!(server.app.sweep_sessions().await.unwrap(), 0);
+    assert_eq!(stored_ceremonies(&server).await, 0);
+    let again = server.app.sweep().await.unwrap();
+    assert_eq!((again.sessions, again.ceremonies), (0, 0));
     assert_eq!(
         server.get("/api/me", Some(&judy)).await.status,
         StatusCode::OK
