@@ -119,7 +119,8 @@ impl VerifyRequest {
     }
 }
 
-/// Verifies the chain in `store` with `keys`.
+/// Verifies the chain in `store` with `keys`, also while other writers append to it: events
+/// appended during the walk are checked against a head read after it.
 ///
 /// # Errors
 /// [`VerifyError::Violation`] with the first bad sequence number and what is wrong there, or
@@ -136,17 +137,7 @@ pub async fn verify(
         .into_iter()
         .flatten()
     {
-        if !chainer.checkpoint_is_valid(checkpoint) {
-            return Err(violation(
-                checkpoint.seq,
-                ViolationKind::CheckpointInvalid,
-                format!(
-                    "{} checkpoint signature does not verify",
-                    checkpoint.kind.name()
-                ),
-            )
-            .into());
-        }
+        check_signature(&chainer, checkpoint)?;
     }
     let chain_start = anchor.as_ref().map_or(0, |anchor| anchor.seq);
     let range_start = request
@@ -167,24 +158,31 @@ pub async fn verify(
             .collect(),
         checked: 0,
     };
-    let mut after = walk.expected_seq - 1;
-    'pages: loop {
-        let page = store.read(after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for event in &page {
-            if event.seq > range_end {
-                break 'pages;
+    walk.through(store, range_end).await?;
+    let mut head = head;
+    let walked = walk.expected_seq - 1;
+    if head
+        .as_ref()
+        .map_or(walk.checked > 0, |first| first.seq < walked)
+    {
+        // Events past the first head were appended while the walk read the store (by this
+        // or another instance) if a head read now covers them: every append moves the signed
+        // head in its own transaction. Otherwise they were added outside the chain.
+        if let Some(later) = store.head().await? {
+            check_signature(&chainer, &later)?;
+            if later.seq == walked && walk.prev != Some(later.hash) {
+                return Err(violation(
+                    later.seq,
+                    ViolationKind::Modified,
+                    "the event differs from the one a signed checkpoint names".into(),
+                )
+                .into());
             }
-            if let Err(mut found) = walk.step(event) {
-                if found.kind == ViolationKind::Reordered
-                    && !hash_is_stored(store, &event.prev_hash).await?
-                {
-                    found.kind = ViolationKind::Deleted;
-                    found.detail = "the event's predecessor is missing from the store".into();
-                }
-                return Err(found.into());
+            if later.seq > walked {
+                walk.pins.push((later.seq, later.hash));
+                walk.through(store, later.seq.min(range_end)).await?;
             }
+            head = Some(later);
         }
     }
 
@@ -240,6 +238,31 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// Reads and checks the events from the next expected one through `end` (or the last).
+    async fn through(&mut self, store: &dyn AuditStore, end: u64) -> Result<(), VerifyError> {
+        let mut after = self.expected_seq - 1;
+        'pages: loop {
+            let page = store.read(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for event in &page {
+                if event.seq > end {
+                    break 'pages;
+                }
+                if let Err(mut found) = self.step(event) {
+                    if found.kind == ViolationKind::Reordered
+                        && !hash_is_stored(store, &event.prev_hash).await?
+                    {
+                        found.kind = ViolationKind::Deleted;
+                        found.detail = "the event's predecessor is missing from the store".into();
+                    }
+                    return Err(found.into());
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn step(&mut self, event: &StoredEvent) -> Result<(), Violation> {
         if event.seq != self.expected_seq {
             return Err(violation(
@@ -300,6 +323,22 @@ impl Walk<'_> {
         self.expected_seq += 1;
         self.checked += 1;
         Ok(())
+    }
+}
+
+/// Refuses a checkpoint whose signature does not verify.
+fn check_signature(chainer: &Chainer, checkpoint: &Checkpoint) -> Result<(), Violation> {
+    if chainer.checkpoint_is_valid(checkpoint) {
+        Ok(())
+    } else {
+        Err(violation(
+            checkpoint.seq,
+            ViolationKind::CheckpointInvalid,
+            format!(
+                "{} checkpoint signature does not verify",
+                checkpoint.kind.name()
+            ),
+        ))
     }
 }
 

@@ -27,26 +27,38 @@ use soc2_testkit::postgres::TestSchema;
 /// How long a child may take to migrate, bootstrap and bind before the test gives up.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// A `reference-server` child process, killed when dropped.
+/// A `reference-server` child process and a client for it.
 struct Instance {
-    child: Child,
+    _process: KillOnDrop,
     http: Http,
+}
+
+/// Kills and reaps the child when dropped, also when the test panics.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Instance {
     /// Starts the binary with `config` and waits for its `listening on ADDR` line; its output
     /// goes on to the test's stderr, each line prefixed with `name`.
     fn start(name: &'static str, config: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_reference-server"))
-            .arg("--config")
-            .arg(config)
-            .env_remove("DATABASE_URL")
-            .env_remove("SOC2_AUDIT_KEYS")
-            .env_remove("SOC2_SEALING_KEYS")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        let mut process = KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_reference-server"))
+                .arg("--config")
+                .arg(config)
+                .env_remove("DATABASE_URL")
+                .env_remove("SOC2_AUDIT_KEYS")
+                .env_remove("SOC2_SEALING_KEYS")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = process.0.stdout.take().unwrap();
         let (address, listening) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -56,25 +68,13 @@ impl Instance {
                 }
             }
         });
-        let mut instance = Self {
-            child,
-            http: Http::new(SocketAddr::from(([127, 0, 0, 1], 0))),
-        };
-        match listening.recv_timeout(START_TIMEOUT) {
-            Ok(addr) => instance.http = Http::new(addr),
-            Err(_) => panic!(
-                "instance {name} did not start: {:?}",
-                instance.child.try_wait()
-            ),
+        let addr = listening.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
+            panic!("instance {name} did not start: {:?}", process.0.try_wait())
+        });
+        Self {
+            _process: process,
+            http: Http::new(addr),
         }
-        instance
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -98,7 +98,11 @@ async fn two_processes_share_lockouts_sessions_and_revocations() {
     let auditor = a.http.auditor().await;
     let verified = b.http.get("/api/admin/audit/verify", Some(&auditor)).await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.text());
-    assert_eq!(verified.json()["ok"], true, "one chain from both writers");
+    let verified = verified.json();
+    assert_eq!(
+        verified["ok"], true,
+        "one chain from both writers: {verified}"
+    );
     b.http
         .assert_audited(&[
             "auth.lockout.locked",
