@@ -418,6 +418,34 @@ impl Config {
             .as_deref()
             .unwrap_or(DEFAULT_DATABASE_URL)
     }
+
+    /// The database URL in force with its password, if any, replaced by `***`: the form
+    /// that may be logged.
+    #[must_use]
+    pub fn database_url_for_logs(&self) -> String {
+        redact_password(self.database_url())
+    }
+}
+
+/// `url` with the password of its `user:password@` part replaced by `***`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let password = if user.len() < userinfo.len() {
+                ":***"
+            } else {
+                ""
+            };
+            format!("{scheme}://{user}{password}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 /// `[session] sweep_interval` (a duration text; "0" disables), or the default when absent.
@@ -463,6 +491,23 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+
+    #[test]
+    fn logged_database_urls_carry_no_password() {
+        for (url, logged) in [
+            (
+                "postgres://app:s3cr@t:x@db.internal:5432/soc2?sslmode=require",
+                "postgres://app:***@db.internal:5432/soc2?sslmode=require",
+            ),
+            ("postgres://app@db/soc2", "postgres://app@db/soc2"),
+            ("postgresql://:pw@db/soc2", "postgresql://:***@db/soc2"),
+            ("sqlite://soc2-reference.db", "sqlite://soc2-reference.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+            ("postgres://db/x@y", "postgres://db/x@y"),
+        ] {
+            assert_eq!(redact_password(url), logged, "{url}");
+        }
+    }
 
     fn sweep(session: &str) -> Result<Duration, ConfigError> {
         Config::from_toml(&format!("[session]\n{session}")).map(|c| c.session_sweep_interval)

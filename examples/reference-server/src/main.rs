@@ -38,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address = listener.local_addr()?;
     // One stable line for scripts and tests (with port 0 the system picks the port).
     println!("listening on {address}");
-    tracing::info!(%address, database = %config.database_url(), "listening");
+    tracing::info!(%address, database = %config.database_url_for_logs(), "listening");
     serve(listener, &app, shutdown_signal()).await?;
     tracing::info!("stopped; audit log flushed");
     Ok(())
