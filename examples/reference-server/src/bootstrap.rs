@@ -4,8 +4,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::rand::{SecureRandom, SystemRandom};
 use soc2_audit::{Actor, AuditStore};
-use soc2_auth::PasswordAuth;
 use soc2_auth::password::UserContext;
+use soc2_auth::{AuthError, PasswordAuth};
 use soc2_core::{RequestContext, SecretString, UserId};
 use soc2_rbac::{RoleManager, RoleName};
 use zeroize::Zeroizing;
@@ -20,6 +20,8 @@ pub(crate) const ADMIN_ROLE: &str = "admin";
 
 /// On an empty database (no audit event yet), creates `admin` with `configured`, or with a
 /// random password that must be changed at the first login, which is returned to print once.
+/// Of instances starting together on one empty database, the first to register creates it
+/// and the others go on without.
 pub(crate) async fn ensure_admin(
     auth: &PasswordAuth,
     roles: &RoleManager,
@@ -38,14 +40,21 @@ pub(crate) async fn ensure_admin(
         .map(|p| p.expose_secret().as_str());
     let user = UserId::new_v7();
     let context = RequestContext::new();
-    auth.register(
-        user,
-        ADMIN_USERNAME,
-        password,
-        &UserContext::default(),
-        &context,
-    )
-    .await?;
+    let registered = auth
+        .register(
+            user,
+            ADMIN_USERNAME,
+            password,
+            &UserContext::default(),
+            &context,
+        )
+        .await;
+    match registered {
+        Ok(_) => {}
+        // Another instance starting on the same empty database created it first.
+        Err(AuthError::UsernameTaken) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    }
     if generated.is_some() {
         auth.require_change(user, true, Actor::System, &context)
             .await?;

@@ -47,17 +47,29 @@ macro_rules! on_pool {
     };
 }
 
+/// Creates the table in a transaction that first takes the schema's lock for it.
+async fn create_locked(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.ref_changes'))")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(CREATE).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
 fn store_error(error: sqlx::Error) -> StoreError {
     StoreError::Backend(Box::new(error))
 }
 
 impl ChangeStore {
     /// Creates the table if missing.
+    /// On PostgreSQL under a transaction-scoped advisory lock: concurrent `CREATE TABLE IF NOT
+    /// EXISTS` statements can otherwise both try to create the table's type, and one fails.
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
-        on_pool!(self, |pool| sqlx::query(CREATE)
-            .execute(pool)
-            .await
-            .map(|_| ()))
+        match self {
+            Self::Sqlite(pool) => sqlx::query(CREATE).execute(pool).await.map(|_| ()),
+            Self::Postgres(pool) => create_locked(pool).await,
+        }
         .map_err(store_error)
     }
 

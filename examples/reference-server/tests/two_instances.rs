@@ -16,7 +16,7 @@ use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use common::{ADMIN_PASSWORD, Http, STRONG, postgres_settings};
@@ -186,4 +186,32 @@ async fn sessions_and_revocations_across(a: &Http, b: &Http) {
     let gone = a.get("/api/me", Some(&first)).await;
     assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
     assert_eq!(gone.json(), json!({"error": "unauthenticated"}));
+}
+
+/// Two instances building at the same moment on one empty database: both start (migrations
+/// and the bootstrap race harmlessly), and exactly one administrator exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_on_an_empty_database_both_start() {
+    let Some(schema) = TestSchema::create("reference_server_start_together").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        reference_server::Config::from_toml(&postgres_settings(&schema, dir.path(), "")).unwrap();
+    let clock = || Arc::new(soc2_core::SystemClock) as Arc<dyn soc2_core::Clock>;
+    let (first, second) = tokio::join!(
+        reference_server::App::build(&config, clock()),
+        reference_server::App::build(&config, clock())
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let pool = schema.pool().await;
+    let admins: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM soc2_credentials WHERE username = 'admin'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(admins, 1);
+    first.shutdown().await.unwrap();
+    second.shutdown().await.unwrap();
+    schema.drop_schema().await;
 }
