@@ -3,11 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Arc;
 
-use cedar_policy::{Entities, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
+use cedar_policy::{
+    Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, RestrictedExpression,
+};
 use soc2_core::UserId;
 
-use crate::snapshot::ActionEntry;
+use crate::snapshot::{ActionEntry, RoleSlice};
 use crate::{
     AttrValue, AuthzError, PolicySnapshot, ResourceEntity, ResourceRef, RoleName, RoleNode,
     UserRoles,
@@ -59,7 +62,13 @@ pub(crate) fn resource_uid(
     ))
 }
 
-/// The entities of one request.
+/// The entities of one request and the policies that can apply to it.
+pub(crate) struct Slice {
+    pub(crate) entities: Entities,
+    pub(crate) policies: Arc<PolicySet>,
+}
+
+/// The entities of one request, and the policies of `action` that can apply to its principal.
 ///
 /// Only the host's resource is validated against the schema: its attributes and ancestors come
 /// from the host. The SDK's own entities (users with their roles as parents, roles with roles
@@ -72,7 +81,7 @@ pub(crate) fn build(
     principal: (&EntityUid, &UserRoles),
     resource: (&EntityUid, ResourceData),
     action: &ActionEntry,
-) -> Result<Entities, AuthzError> {
+) -> Result<Slice, AuthzError> {
     let (principal_uid, principal_roles) = principal;
     let (resource_uid, resource_data) = resource;
     let invalid = |error: cedar_policy::entities_errors::EntitiesError| {
@@ -82,17 +91,28 @@ pub(crate) fn build(
     match resource_data {
         ResourceData::Host(entity) => {
             let resource = validated(snapshot, host_entity(snapshot, resource_uid, &entity)?)?;
-            // Role entities and the action, closed once per role set; then the principal and
-            // the resource, whose closure is repaired over that base.
-            let base = action.roles_slice(&principal_roles.closure, || {
-                Entities::from_entities(
+            // Role entities and the action, closed once per role set, with the policies for
+            // those roles; then the principal and the resource, whose closure is repaired over
+            // that base.
+            let base = action.roles_slice(principal_roles, || {
+                let entities = Entities::from_entities(
                     role_entities(snapshot, principal_roles.closure.iter().map(node_pair))
                         .chain(action.entities.iter().cloned()),
                     None,
                 )
-                .map_err(invalid)
+                .map_err(invalid)?;
+                let policies = select(action, [principal_roles])?;
+                Ok::<_, AuthzError>(RoleSlice { entities, policies })
             })?;
-            base.add_entities([user, resource], None).map_err(invalid)
+            let entities = base
+                .entities
+                .clone()
+                .add_entities([user, resource], None)
+                .map_err(invalid)?;
+            Ok(Slice {
+                entities,
+                policies: base.policies.clone(),
+            })
         }
         ResourceData::User(user_roles) => {
             let mut roles: HashMap<&RoleName, &[RoleName]> = HashMap::new();
@@ -104,9 +124,35 @@ pub(crate) fn build(
             }
             entities.extend(role_entities(snapshot, roles.into_iter()));
             entities.extend(action.entities.iter().cloned());
-            Entities::from_entities(entities, None).map_err(invalid)
+            Ok(Slice {
+                entities: Entities::from_entities(entities, None).map_err(invalid)?,
+                // The principal's ancestors may pass through the resource's role entities.
+                policies: select(action, [principal_roles, &user_roles])?,
+            })
         }
     }
+}
+
+/// The policies of `action` for a principal whose ancestors are among the roles of `roles`:
+/// the direct roles and every role of the closures with its parents (a superset of what the
+/// slice's transitive closure can reach, whatever the store returned).
+fn select<'a>(
+    action: &ActionEntry,
+    roles: impl IntoIterator<Item = &'a UserRoles>,
+) -> Result<Arc<PolicySet>, AuthzError> {
+    let names = roles.into_iter().flat_map(|roles| {
+        roles.direct().chain(
+            roles
+                .closure
+                .iter()
+                .flat_map(|node| std::iter::once(&node.role).chain(&node.parents)),
+        )
+    });
+    action
+        .policies
+        .select(names.map(RoleName::as_str))
+        .map(Arc::new)
+        .map_err(|error| AuthzError::Selection(error.to_string()))
 }
 
 fn node_pair(node: &RoleNode) -> (&RoleName, &[RoleName]) {
@@ -275,7 +321,8 @@ mod tests {
                 (&change, ResourceData::Host(entity.clone())),
                 action,
             )
-            .unwrap();
+            .unwrap()
+            .entities;
             assert_eq!(built.len(), expected);
             for e in built.iter() {
                 assert!(e.deep_eq(reference.get(&e.uid()).unwrap()), "{e}");
