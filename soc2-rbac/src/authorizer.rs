@@ -226,13 +226,17 @@ impl Authorizer {
             &slice.entities,
         );
         let diagnostics = response.diagnostics();
-        let mut policies: Vec<String> = diagnostics.reason().map(ToString::to_string).collect();
+        // `AsRef<str>`: the id as written (`Display` escapes it, at a cost).
+        let mut policies: Vec<String> = diagnostics
+            .reason()
+            .map(|id| AsRef::<str>::as_ref(id).to_owned())
+            .collect();
         policies.sort_unstable();
         let mut errors: Vec<EvaluationError> = diagnostics
             .errors()
             .map(|error| match error {
                 cedar_policy::AuthorizationError::PolicyEvaluationError(error) => EvaluationError {
-                    policy: error.policy_id().to_string(),
+                    policy: AsRef::<str>::as_ref(error.policy_id()).to_owned(),
                     message: error.inner().to_string(),
                 },
             })

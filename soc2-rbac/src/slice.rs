@@ -87,23 +87,16 @@ pub(crate) fn build(
     let invalid = |error: cedar_policy::entities_errors::EntitiesError| {
         AuthzError::InvalidEntity(error.to_string())
     };
-    let user = user_entity(snapshot, principal_uid, principal_roles);
     match resource_data {
         ResourceData::Host(entity) => {
             let resource = validated(snapshot, host_entity(snapshot, resource_uid, &entity)?)?;
-            // Role entities and the action, closed once per role set, with the policies for
-            // those roles; then the principal and the resource, whose closure is repaired over
-            // that base.
+            // Built once per role set: the role hierarchy and the action, closed, the
+            // principal's ancestors and the policies for them; then the principal and the
+            // resource, whose closure is repaired over that base.
             let base = action.roles_slice(principal_roles, || {
-                let entities = Entities::from_entities(
-                    role_entities(snapshot, principal_roles.closure.iter().map(node_pair))
-                        .chain(action.entities.iter().cloned()),
-                    None,
-                )
-                .map_err(invalid)?;
-                let policies = select(action, [principal_roles])?;
-                Ok::<_, AuthzError>(RoleSlice { entities, policies })
+                role_slice(snapshot, action, principal_roles)
             })?;
+            let user = user_entity(principal_uid, base.user_parents.iter().cloned())?;
             let entities = base
                 .entities
                 .clone()
@@ -118,9 +111,15 @@ pub(crate) fn build(
             let mut roles: HashMap<&RoleName, &[RoleName]> = HashMap::new();
             roles.extend(principal_roles.closure.iter().map(node_pair));
             roles.extend(user_roles.closure.iter().map(node_pair));
-            let mut entities = vec![user];
+            let mut entities = vec![user_entity(
+                principal_uid,
+                direct_uids(snapshot, principal_roles),
+            )?];
             if resource_uid != principal_uid {
-                entities.push(user_entity(snapshot, resource_uid, &user_roles));
+                entities.push(user_entity(
+                    resource_uid,
+                    direct_uids(snapshot, &user_roles),
+                )?);
             }
             entities.extend(role_entities(snapshot, roles.into_iter()));
             entities.extend(action.entities.iter().cloned());
@@ -131,6 +130,37 @@ pub(crate) fn build(
             })
         }
     }
+}
+
+/// The part of a slice that depends only on the principal's roles (see [`RoleSlice`]).
+///
+/// Only roles with parents become entities: a role entity without parents or attributes is
+/// unobservable (`Role::"a" in Role::"b"` is `a == b` whether or not `a` is in the slice, and
+/// a principal's membership is read from the principal's own ancestors), and every entity in
+/// the slice costs each request some transitive-closure work. The principal's ancestors (its
+/// direct roles and everything above them) are computed here, once per role set, and become
+/// its parents, so the principal is in exactly the roles it is in with every role as an entity.
+fn role_slice(
+    snapshot: &PolicySnapshot,
+    action: &ActionEntry,
+    roles: &UserRoles,
+) -> Result<RoleSlice, AuthzError> {
+    let with_parents = roles.closure.iter().filter(|node| !node.parents.is_empty());
+    let entities = Entities::from_entities(
+        role_entities(snapshot, with_parents.map(node_pair)).chain(action.entities.iter().cloned()),
+        None,
+    )
+    .map_err(|error| AuthzError::InvalidEntity(error.to_string()))?;
+    let mut ancestors: HashSet<EntityUid> = HashSet::new();
+    for role in direct_uids(snapshot, roles) {
+        ancestors.extend(entities.ancestors(&role).into_iter().flatten().cloned());
+        ancestors.insert(role);
+    }
+    Ok(RoleSlice {
+        entities,
+        policies: select(action, [roles])?,
+        user_parents: ancestors.into_iter().collect(),
+    })
 }
 
 /// The policies of `action` for a principal whose ancestors are among the roles of `roles`:
@@ -184,12 +214,21 @@ fn validated(snapshot: &PolicySnapshot, entity: Entity) -> Result<Entity, AuthzE
         .ok_or_else(|| AuthzError::InvalidEntity("the resource entity was dropped".into()))
 }
 
-fn user_entity(snapshot: &PolicySnapshot, uid: &EntityUid, roles: &UserRoles) -> Entity {
-    let parents = roles
-        .direct()
-        .map(|role| role_uid(snapshot, role))
-        .collect();
-    Entity::new_no_attrs(uid.clone(), parents)
+/// A user entity: no attributes, its direct roles as parents.
+fn user_entity(
+    uid: &EntityUid,
+    parents: impl IntoIterator<Item = EntityUid>,
+) -> Result<Entity, AuthzError> {
+    Entity::new_with_tags(uid.clone(), [], parents, [])
+        .map_err(|error| AuthzError::InvalidEntity(error.to_string()))
+}
+
+/// The uids of the roles a user is a direct member of.
+fn direct_uids<'a>(
+    snapshot: &'a PolicySnapshot,
+    roles: &'a UserRoles,
+) -> impl Iterator<Item = EntityUid> + 'a {
+    roles.direct().map(|role| role_uid(snapshot, role))
 }
 
 fn host_entity(
@@ -259,7 +298,8 @@ mod tests {
 
     /// The slice built without re-validating the SDK's entities, on a fresh and on a reused
     /// role set, holds exactly the entities (transitively closed) that schema-validated
-    /// `Entities::from_entities` builds, less the actions the request does not name.
+    /// `Entities::from_entities` builds, less the actions the request does not name and the
+    /// roles without parents (unobservable); the principal's ancestors are the same.
     #[test]
     fn the_slice_equals_the_schema_validated_one() {
         let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies"));
@@ -295,7 +335,7 @@ mod tests {
         let action = &snapshot.actions["approve_change"];
 
         let mut reference = vec![
-            user_entity(&snapshot, &principal, &roles),
+            user_entity(&principal, direct_uids(&snapshot, &roles)).unwrap(),
             host_entity(&snapshot, &change, &entity).unwrap(),
         ];
         reference.extend(role_entities(
@@ -303,10 +343,24 @@ mod tests {
             roles.closure.iter().map(node_pair),
         ));
         let reference = Entities::from_entities(reference, Some(&snapshot.schema)).unwrap();
-        let expected = reference
+        let mut expected: Vec<String> = reference
             .iter()
             .filter(|e| e.uid().type_name().to_string() != "Action" || e.uid() == action.uid)
-            .count();
+            .filter(|e| {
+                e.uid().type_name() != &snapshot.role_type
+                    || reference.ancestors(&e.uid()).unwrap().next().is_some()
+            })
+            .map(|e| e.uid().to_string())
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(
+            expected
+                .iter()
+                .filter(|uid| uid.starts_with("Role::"))
+                .count(),
+            2,
+            "approver and engineer have parents; oncall and staff do not"
+        );
         assert!(
             reference
                 .ancestors(&principal)
@@ -323,7 +377,9 @@ mod tests {
             )
             .unwrap()
             .entities;
-            assert_eq!(built.len(), expected);
+            let mut uids: Vec<String> = built.iter().map(|e| e.uid().to_string()).collect();
+            uids.sort_unstable();
+            assert_eq!(uids, expected);
             for e in built.iter() {
                 assert!(e.deep_eq(reference.get(&e.uid()).unwrap()), "{e}");
             }

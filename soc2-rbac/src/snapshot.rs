@@ -54,10 +54,14 @@ pub(crate) const ROLE_SLICES: usize = 1024;
 /// What a decision on one action needs for one principal's roles, built once per role set.
 #[derive(Debug)]
 pub(crate) struct RoleSlice {
-    /// The role entities of the role set with the action's entities, transitively closed.
+    /// The entities of the roles that have parents, with the action's entities, transitively
+    /// closed.
     pub(crate) entities: Entities,
     /// The policies that can apply to a principal holding those roles (see [`ActionPolicies`]).
     pub(crate) policies: Arc<PolicySet>,
+    /// The uids of every role the principal is a member of, directly or through the
+    /// hierarchy: its entity's parents.
+    pub(crate) user_parents: Vec<EntityUid>,
 }
 
 /// One action the schema declares, with what a decision on it needs, computed once at load.

@@ -11,7 +11,9 @@ use soc2_auth::mfa::{MfaAuth, TotpSettings};
 use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
 use soc2_core::{Clock, KeyRing, SecretString};
-use soc2_rbac::{Authorizer, PolicyStore, RoleManager, RoleName, RoleStore};
+use soc2_rbac::{
+    Authorizer, DEFAULT_DEBOUNCE, PolicyStore, PolicyWatcher, RoleManager, RoleName, RoleStore,
+};
 use soc2_session::SessionManager;
 use soc2_tower::{AllowedOrigins, SessionCookie, SessionLayer, TrustedProxies};
 use tokio::net::TcpListener;
@@ -55,6 +57,7 @@ pub struct App {
     router: Router,
     audit: AuditLog,
     generated_admin_password: Option<SecretString>,
+    policy_watcher: Option<PolicyWatcher>,
 }
 
 impl App {
@@ -106,6 +109,11 @@ impl App {
         let policies = Arc::new(
             PolicyStore::open(&config.server.policy_dir, audit.clone(), Arc::clone(&clock)).await?,
         );
+        let policy_watcher = config
+            .server
+            .watch_policies
+            .then(|| PolicyWatcher::start(Arc::clone(&policies), DEFAULT_DEBOUNCE))
+            .transpose()?;
         let roles = Arc::clone(&stores.roles);
         let role_manager = RoleManager::new(
             Arc::clone(&roles),
@@ -162,6 +170,7 @@ impl App {
             router: routes::router(state).layer(layer),
             audit,
             generated_admin_password,
+            policy_watcher,
         })
     }
 
@@ -174,6 +183,13 @@ impl App {
     #[must_use]
     pub fn generated_admin_password(&self) -> Option<&SecretString> {
         self.generated_admin_password.as_ref()
+    }
+
+    /// The policy directory watcher, when `server.watch_policies` is on (subscribe to its
+    /// reloads).
+    #[must_use]
+    pub fn policy_watcher(&self) -> Option<&PolicyWatcher> {
+        self.policy_watcher.as_ref()
     }
 
     /// Stops accepting audit events and writes every buffered one.
