@@ -84,12 +84,14 @@ fn authorizer(
 
 /// The policies of the whole set whose action scope names `action`.
 fn action_policies(all: &PolicySet, action: &EntityUid) -> PolicySet {
-    PolicySet::from_policies(all.policies().cloned().filter(|policy| {
-        match policy.action_constraint() {
-            ActionConstraint::Eq(uid) => uid == *action,
-            _ => true,
-        }
-    }))
+    PolicySet::from_policies(
+        all.policies()
+            .filter(|policy| match policy.action_constraint() {
+                ActionConstraint::Eq(uid) => uid == *action,
+                _ => true,
+            })
+            .cloned(),
+    )
     .unwrap()
 }
 
