@@ -1,21 +1,24 @@
 //! Authorization decisions on the example change-management policies for a user with 5 roles,
-//! entity slice included, beside calling cedar-policy directly with prebuilt entities; and the
-//! same decision with 1,000 vs 100,000 (and, with `RBAC_BENCH_MILLION=1`, 1,000,000) users in
-//! the role store. Prints paired medians (calls alternating) and p50s.
+//! entity slice included, beside calling cedar-policy directly with prebuilt entities (on the
+//! whole policy set, and on the policies of the action only); the same decision with 1,000 vs
+//! 100,000 (and, with `RBAC_BENCH_MILLION=1`, 1,000,000) users in the role store; and a user
+//! with 5 roles under 10, 100, 1,000 and 10,000 roles of one `permit` each, beside Cedar on the
+//! whole set. Prints paired medians (calls alternating) and p50s.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cedar_policy::{
-    Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
+    ActionConstraint, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet,
+    Request, RestrictedExpression,
 };
 use criterion::{Criterion, criterion_group};
-use soc2_audit::{AuditLog, AuditLogConfig, TracingSink};
+use soc2_audit::AuditLog;
+use soc2_benches::rbac::{self, AnyData, role_name};
 use soc2_core::{BoxError, Clock, SystemClock, UserId};
 use soc2_rbac::{
     Authorizer, Decision, EntityProvider, MemoryRoleStore, PolicyStore, ResourceEntity,
@@ -76,13 +79,20 @@ fn authorizer(
     requester: UserId,
     audit: &AuditLog,
 ) -> Authorizer {
-    Authorizer::new(
-        policies.clone(),
-        Arc::new(roles),
-        Arc::new(OneChange(requester)),
-        audit.clone(),
-        Arc::new(SystemClock),
+    rbac::authorizer(policies, roles, Arc::new(OneChange(requester)), audit)
+}
+
+/// The policies of the whole set whose action scope names `action`.
+fn action_policies(all: &PolicySet, action: &EntityUid) -> PolicySet {
+    PolicySet::from_policies(
+        all.policies()
+            .filter(|policy| match policy.action_constraint() {
+                ActionConstraint::Eq(uid) => uid == *action,
+                _ => true,
+            })
+            .cloned(),
     )
+    .unwrap()
 }
 
 /// The same slice the SDK builds, prebuilt once, and the request.
@@ -130,11 +140,6 @@ fn raw_inputs(policies: &PolicyStore, user: UserId, requester: UserId) -> (Reque
     (request, entities)
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort_unstable();
-    samples[samples.len() / 2]
-}
-
 /// The measured decision: `user` approves a change somebody else requested (allowed).
 async fn decide(authorizer: &Authorizer, user: UserId, change: &ResourceRef) -> Decision {
     let decision = authorizer
@@ -145,35 +150,20 @@ async fn decide(authorizer: &Authorizer, user: UserId, change: &ResourceRef) -> 
     decision
 }
 
-/// Median times of `a` and `b` over [`PAIRS`] alternating calls.
-async fn paired<A: Future, B: Future>(
-    mut a: impl FnMut() -> A,
-    mut b: impl FnMut() -> B,
-) -> (Duration, Duration) {
-    let (mut a_times, mut b_times) = (Vec::new(), Vec::new());
-    for _ in 0..PAIRS {
-        let start = Instant::now();
-        std::hint::black_box(a().await);
-        a_times.push(start.elapsed());
-        let start = Instant::now();
-        std::hint::black_box(b().await);
-        b_times.push(start.elapsed());
-    }
-    (median(a_times), median(b_times))
+/// `user` approves a change they requested themselves: denied by a `forbid`, and audited.
+async fn deny(authorizer: &Authorizer, user: UserId, change: &ResourceRef) -> Decision {
+    let decision = authorizer
+        .authorize(user, "approve_change", change, serde_json::Value::Null)
+        .await
+        .unwrap();
+    assert!(!decision.allowed());
+    decision
 }
 
 fn rbac_decision(c: &mut Criterion) {
     let rt = soc2_benches::runtime();
-    let audit =
-        rt.block_on(async { AuditLog::start(Arc::new(TracingSink), AuditLogConfig::default()) });
-    let policies = Arc::new(
-        rt.block_on(PolicyStore::open(
-            POLICIES,
-            audit.clone(),
-            Arc::new(SystemClock),
-        ))
-        .unwrap(),
-    );
+    let audit = rt.block_on(async { rbac::audit_log() });
+    let policies = rt.block_on(rbac::policy_store(POLICIES.as_ref(), &audit));
     let (user, requester) = (UserId::new_v7(), UserId::new_v7());
     let change = ResourceRef::new("Change", "CHG-1");
     let small = authorizer(
@@ -182,26 +172,54 @@ fn rbac_decision(c: &mut Criterion) {
         requester,
         &audit,
     );
+    let own = authorizer(&policies, rt.block_on(store(0, user)), user, &audit);
     let (request, entities) = raw_inputs(&policies, user, requester);
     let snapshot = policies.snapshot();
+    let for_action = action_policies(snapshot.cedar_policies(), request.action().unwrap());
     let cedar = cedar_policy::Authorizer::new();
     let raw = || cedar.is_authorized(&request, snapshot.cedar_policies(), &entities);
+    let raw_action = || cedar.is_authorized(&request, &for_action, &entities);
     assert_eq!(raw().decision(), cedar_policy::Decision::Allow);
+    assert_eq!(raw_action().decision(), cedar_policy::Decision::Allow);
 
     let mut group = c.benchmark_group("rbac_decision");
     group.bench_function("sdk_authorize_5_roles", |b| {
         b.to_async(&rt).iter(|| decide(&small, user, &change));
     });
+    group.bench_function("sdk_authorize_5_roles_denied", |b| {
+        b.to_async(&rt).iter(|| deny(&own, user, &change));
+    });
     group.bench_function("raw_cedar_is_authorized", |b| b.iter(raw));
+    group.bench_function("raw_cedar_is_authorized_action_policies", |b| {
+        b.iter(raw_action);
+    });
     group.finish();
 
-    let (sdk, raw_median) = rt.block_on(paired(
-        || async { decide(&small, user, &change).await },
-        || async { raw() },
+    for (baseline, raw) in [
+        (
+            "the whole policy set",
+            &raw as &dyn Fn() -> cedar_policy::Response,
+        ),
+        ("the action's policies", &raw_action),
+    ] {
+        let (sdk, raw_median) = rt.block_on(rbac::paired(
+            PAIRS,
+            || decide(&small, user, &change),
+            || async { raw() },
+        ));
+        println!(
+            "rbac_decision: authorize (5 roles, slice included) = {:.3}x cedar is_authorized on {baseline} with prebuilt entities (paired medians of {PAIRS} calls: SDK p50 {sdk:?}, raw p50 {raw_median:?})",
+            sdk.as_secs_f64() / raw_median.as_secs_f64()
+        );
+    }
+    let (denied, allowed) = rt.block_on(rbac::paired(
+        PAIRS,
+        || deny(&own, user, &change),
+        || decide(&small, user, &change),
     ));
     println!(
-        "rbac_decision: authorize (5 roles, slice included) = {:.3}x cedar is_authorized with prebuilt entities (paired medians of {PAIRS} calls: SDK p50 {sdk:?}, raw p50 {raw_median:?})",
-        sdk.as_secs_f64() / raw_median.as_secs_f64()
+        "rbac_decision: an audited deny = {:.3}x an allow (paired medians of {PAIRS} calls: p50 {denied:?} vs {allowed:?})",
+        denied.as_secs_f64() / allowed.as_secs_f64()
     );
 
     let mut sizes = vec![100_000];
@@ -210,13 +228,101 @@ fn rbac_decision(c: &mut Criterion) {
     }
     for size in sizes {
         let large = authorizer(&policies, rt.block_on(store(size, user)), requester, &audit);
-        let (small_p50, large_p50) = rt.block_on(paired(
-            || async { decide(&small, user, &change).await },
-            || async { decide(&large, user, &change).await },
+        let (small_p50, large_p50) = rt.block_on(rbac::paired(
+            PAIRS,
+            || decide(&small, user, &change),
+            || decide(&large, user, &change),
         ));
         println!(
             "rbac_decision: {size} users = {:.3}x 1000 users (paired medians of {PAIRS} calls: p50 {large_p50:?} vs {small_p50:?})",
             large_p50.as_secs_f64() / small_p50.as_secs_f64()
+        );
+    }
+    roles(&rt, &audit);
+}
+
+/// A user holding 5 of `roles` roles (one `permit` each) reads a `Data`: the SDK's authorizer,
+/// Cedar on the whole set with the same entities prebuilt, and the policy directory.
+struct ManyRoles {
+    authorizer: Authorizer,
+    user: UserId,
+    raw: (Request, Entities, Arc<soc2_rbac::PolicySnapshot>),
+    _dir: tempfile::TempDir,
+}
+
+fn many_roles(rt: &tokio::runtime::Runtime, roles: usize, audit: &AuditLog) -> ManyRoles {
+    let dir = rbac::role_policy_dir(roles, |_| None);
+    let policies = rt.block_on(rbac::policy_store(dir.path(), audit));
+    let user = UserId::new_v7();
+    let held: Vec<String> = (0..5).map(|i| role_name(i * roles / 5)).collect();
+    let store = MemoryRoleStore::new();
+    rt.block_on(rbac::assign_all(
+        &store,
+        held.iter().map(|role| (user, role.clone())),
+    ));
+    let snapshot = policies.snapshot();
+    let ty = |name: &str| EntityTypeName::from_str(name).unwrap();
+    let uid = |t: &str, id: &str| EntityUid::from_type_name_and_id(ty(t), EntityId::new(id));
+    let principal = uid("User", &user.to_string());
+    let entities = Entities::from_entities(
+        held.iter()
+            .map(|r| Entity::new_no_attrs(uid("Role", r), HashSet::new()))
+            .chain([
+                Entity::new_no_attrs(
+                    principal.clone(),
+                    held.iter().map(|r| uid("Role", r)).collect(),
+                ),
+                Entity::new_no_attrs(uid("Data", "d1"), HashSet::new()),
+            ]),
+        Some(snapshot.cedar_schema()),
+    )
+    .unwrap();
+    let request = Request::new(
+        principal,
+        uid("Action", "read"),
+        uid("Data", "d1"),
+        Context::empty(),
+        Some(snapshot.cedar_schema()),
+    )
+    .unwrap();
+    ManyRoles {
+        authorizer: rbac::authorizer(&policies, store, Arc::new(AnyData), audit),
+        user,
+        raw: (request, entities, snapshot),
+        _dir: dir,
+    }
+}
+
+async fn read(fixture: &ManyRoles) -> Decision {
+    let data = ResourceRef::new("Data", "d1");
+    let decision = fixture
+        .authorizer
+        .authorize(fixture.user, "read", &data, serde_json::Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(decision.policies().len(), 5, "each role held permits");
+    decision
+}
+
+fn roles(rt: &tokio::runtime::Runtime, audit: &AuditLog) {
+    let cedar = cedar_policy::Authorizer::new();
+    let raw = |fixture: &ManyRoles| {
+        let (request, entities, snapshot) = &fixture.raw;
+        cedar.is_authorized(request, snapshot.cedar_policies(), entities)
+    };
+    let ten = many_roles(rt, 10, audit);
+    for roles in [100, 1_000, 10_000] {
+        let many = many_roles(rt, roles, audit);
+        let (few, lots) = rt.block_on(rbac::paired(PAIRS, || read(&ten), || read(&many)));
+        let (raw_few, raw_lots) = rt.block_on(rbac::paired(
+            PAIRS,
+            || async { raw(&ten) },
+            || async { raw(&many) },
+        ));
+        println!(
+            "rbac_decision: {roles} roles = {:.3}x 10 roles (user with 5 roles, one permit per role; paired medians of {PAIRS} calls: p50 {lots:?} vs {few:?}); cedar on the whole set: {:.1}x ({raw_lots:?} vs {raw_few:?})",
+            lots.as_secs_f64() / few.as_secs_f64(),
+            raw_lots.as_secs_f64() / raw_few.as_secs_f64(),
         );
     }
 }

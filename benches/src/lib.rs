@@ -1,5 +1,7 @@
 //! Shared fixtures for the soc2-rs benchmarks.
 
+pub mod rbac;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 

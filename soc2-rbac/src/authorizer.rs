@@ -43,7 +43,7 @@ impl Decision {
         &self.policies
     }
 
-    /// Policies that failed to evaluate; a non-empty list always denies.
+    /// Policies that failed to evaluate, sorted by policy id; a non-empty list always denies.
     #[must_use]
     pub fn errors(&self) -> &[EvaluationError] {
         &self.errors
@@ -78,6 +78,10 @@ pub enum AuthzError {
     /// The role store failed.
     #[error("role store failed")]
     Store(#[from] StoreError),
+    /// The policies for the request could not be assembled (not expected: the policy set was
+    /// valid at load); the request is denied.
+    #[error("policy selection failed: {0}")]
+    Selection(String),
     /// The entity provider failed.
     #[error("entity provider failed")]
     Provider(#[source] BoxError),
@@ -196,7 +200,7 @@ impl Authorizer {
                 .map_err(AuthzError::Provider)?;
             ResourceData::Host(entity.ok_or(AuthzError::ResourceNotFound)?)
         };
-        let entities = slice::build(
+        let slice = slice::build(
             snapshot,
             (&principal_uid, &principal_roles),
             (&resource_uid, resource_data),
@@ -216,20 +220,28 @@ impl Authorizer {
             Some(&snapshot.schema),
         )
         .map_err(|error| AuthzError::InvalidRequest(error.to_string()))?;
-        let response =
-            cedar_policy::Authorizer::new().is_authorized(&request, &snapshot.policies, &entities);
+        let response = cedar_policy::Authorizer::new().is_authorized(
+            &request,
+            &slice.policies,
+            &slice.entities,
+        );
         let diagnostics = response.diagnostics();
-        let mut policies: Vec<String> = diagnostics.reason().map(ToString::to_string).collect();
+        // `AsRef<str>`: the id as written (`Display` escapes it, at a cost).
+        let mut policies: Vec<String> = diagnostics
+            .reason()
+            .map(|id| AsRef::<str>::as_ref(id).to_owned())
+            .collect();
         policies.sort_unstable();
-        let errors: Vec<EvaluationError> = diagnostics
+        let mut errors: Vec<EvaluationError> = diagnostics
             .errors()
             .map(|error| match error {
                 cedar_policy::AuthorizationError::PolicyEvaluationError(error) => EvaluationError {
-                    policy: error.policy_id().to_string(),
+                    policy: AsRef::<str>::as_ref(error.policy_id()).to_owned(),
                     message: error.inner().to_string(),
                 },
             })
             .collect();
+        errors.sort_unstable_by(|a, b| a.policy.cmp(&b.policy));
         Ok(Decision {
             allowed: response.decision() == cedar_policy::Decision::Allow && errors.is_empty(),
             policies,

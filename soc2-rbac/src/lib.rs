@@ -8,6 +8,7 @@ mod elevations;
 mod entity;
 mod error;
 mod hierarchy;
+mod index;
 mod load;
 mod location;
 mod memory;
@@ -20,6 +21,8 @@ mod slice;
 mod snapshot;
 mod sod;
 mod store;
+#[cfg(feature = "watch")]
+mod watch;
 
 pub use authorizer::{Authorizer, AuthzError, Decision, EvaluationError};
 pub use elevation::{Elevation, ElevationChange, ElevationStatus, ElevationUpdate};
@@ -37,3 +40,5 @@ pub use slice::MAX_ATTR_DEPTH;
 pub use snapshot::{ACTION_TYPE, PolicySnapshot, PolicyVersion, ROLE_TYPE, USER_TYPE};
 pub use sod::{DEFAULT_CARDINALITY, SodConflict, SodRule, SodRules};
 pub use store::{Assignment, RoleNode, RoleStore, UserRoles};
+#[cfg(feature = "watch")]
+pub use watch::{DEFAULT_DEBOUNCE, PolicyWatcher, WatchError, WatchEvent};

@@ -13,6 +13,7 @@ use cedar_policy::{
 use miette::Diagnostic;
 use ring::digest;
 
+use crate::index::ActionPolicies;
 use crate::role::is_identifier;
 use crate::snapshot::{ACTION_TYPE, ActionEntry, ROLE_TYPE, USER_TYPE};
 use crate::{Location, PolicyError, PolicySnapshot, PolicyVersion, Problem, ProblemKind, SodRules};
@@ -83,7 +84,7 @@ impl PolicySnapshot {
         }
         let mut policy_ids: Vec<String> = origins.into_keys().collect();
         policy_ids.sort_unstable();
-        let actions = match action_entries(&schema) {
+        let actions = match action_entries(&schema, &policies, &role_type) {
             Ok(actions) => actions,
             Err(message) => {
                 let path = sources.iter().find(|s| s.name.ends_with(".cedarschema"));
@@ -118,6 +119,13 @@ fn type_name(name: &str) -> Option<EntityTypeName> {
     EntityTypeName::from_str(name).ok()
 }
 
+/// True for the names of the files a policy directory is loaded from: `*.cedar`,
+/// `*.cedarschema` and `sod.toml`, not hidden (editor swap files and the like).
+pub(crate) fn is_policy_file(name: &str) -> bool {
+    !name.starts_with('.')
+        && (name == SOD_FILE || name.ends_with(".cedar") || name.ends_with(".cedarschema"))
+}
+
 /// Reads the relevant files (bounded), sorted by name so the version is stable.
 fn read_sources(dir: &Path, problems: &mut Vec<Problem>) -> Vec<Source> {
     let entries = match fs::read_dir(dir) {
@@ -136,9 +144,7 @@ fn read_sources(dir: &Path, problems: &mut Vec<Problem>) -> Vec<Source> {
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
-            let relevant =
-                name == SOD_FILE || name.ends_with(".cedar") || name.ends_with(".cedarschema");
-            (relevant && !name.starts_with('.')).then(|| (name, entry.path()))
+            is_policy_file(&name).then(|| (name, entry.path()))
         })
         .collect();
     paths.sort_unstable();
@@ -257,9 +263,14 @@ fn check_structure(
     })
 }
 
-/// The schema's actions by name, each with its entity and its groups' entities, built once so
-/// decisions do not regenerate the action entities from the schema.
-fn action_entries(schema: &Schema) -> Result<HashMap<String, ActionEntry>, String> {
+/// The schema's actions by name, each with its entity, its groups' entities and the policies
+/// that can apply to it, built once so decisions do not regenerate the action entities from
+/// the schema nor evaluate policies written for other actions.
+fn action_entries(
+    schema: &Schema,
+    policies: &PolicySet,
+    role_type: &EntityTypeName,
+) -> Result<HashMap<String, ActionEntry>, String> {
     let entities = schema
         .action_entities()
         .map_err(|error| format!("cannot build the action entities: {error}"))?;
@@ -269,17 +280,24 @@ fn action_entries(schema: &Schema) -> Result<HashMap<String, ActionEntry>, Strin
         .filter_map(|uid| {
             // An external action (no definition) has no entity; no request can use it.
             let entity = entities.get(uid)?.clone();
-            let groups = entities.ancestors(uid).into_iter().flatten().map(|group| {
+            let groups: Vec<EntityUid> = entities
+                .ancestors(uid)
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            let group_entities = groups.iter().map(|group| {
                 entities
                     .get(group)
                     .cloned()
                     .ok_or_else(|| format!("action group `{group}` has no entity"))
             });
             let entries = std::iter::once(Ok(entity))
-                .chain(groups)
+                .chain(group_entities)
                 .collect::<Result<Vec<_>, String>>();
             Some(entries.map(|entities| {
-                let entry = ActionEntry::new(uid.clone(), entities);
+                let index = ActionPolicies::new(policies, uid, &groups, role_type);
+                let entry = ActionEntry::new(uid.clone(), entities, index);
                 (uid.id().unescaped().to_owned(), entry)
             }))
         })

@@ -3,11 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Arc;
 
-use cedar_policy::{Entities, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
+use cedar_policy::{
+    Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, RestrictedExpression,
+};
 use soc2_core::UserId;
 
-use crate::snapshot::ActionEntry;
+use crate::snapshot::{ActionEntry, RoleSlice};
 use crate::{
     AttrValue, AuthzError, PolicySnapshot, ResourceEntity, ResourceRef, RoleName, RoleNode,
     UserRoles,
@@ -59,7 +62,13 @@ pub(crate) fn resource_uid(
     ))
 }
 
-/// The entities of one request.
+/// The entities of one request and the policies that can apply to it.
+pub(crate) struct Slice {
+    pub(crate) entities: Entities,
+    pub(crate) policies: Arc<PolicySet>,
+}
+
+/// The entities of one request, and the policies of `action` that can apply to its principal.
 ///
 /// Only the host's resource is validated against the schema: its attributes and ancestors come
 /// from the host. The SDK's own entities (users with their roles as parents, roles with roles
@@ -72,41 +81,108 @@ pub(crate) fn build(
     principal: (&EntityUid, &UserRoles),
     resource: (&EntityUid, ResourceData),
     action: &ActionEntry,
-) -> Result<Entities, AuthzError> {
+) -> Result<Slice, AuthzError> {
     let (principal_uid, principal_roles) = principal;
     let (resource_uid, resource_data) = resource;
     let invalid = |error: cedar_policy::entities_errors::EntitiesError| {
         AuthzError::InvalidEntity(error.to_string())
     };
-    let user = user_entity(snapshot, principal_uid, principal_roles);
     match resource_data {
         ResourceData::Host(entity) => {
             let resource = validated(snapshot, host_entity(snapshot, resource_uid, &entity)?)?;
-            // Role entities and the action, closed once per role set; then the principal and
-            // the resource, whose closure is repaired over that base.
-            let base = action.roles_slice(&principal_roles.closure, || {
-                Entities::from_entities(
-                    role_entities(snapshot, principal_roles.closure.iter().map(node_pair))
-                        .chain(action.entities.iter().cloned()),
-                    None,
-                )
-                .map_err(invalid)
+            // Built once per role set: the role hierarchy and the action, closed, the
+            // principal's ancestors and the policies for them; then the principal and the
+            // resource, whose closure is repaired over that base.
+            let base = action.roles_slice(principal_roles, || {
+                role_slice(snapshot, action, principal_roles)
             })?;
-            base.add_entities([user, resource], None).map_err(invalid)
+            let user = user_entity(principal_uid, base.user_parents.iter().cloned())?;
+            let entities = base
+                .entities
+                .clone()
+                .add_entities([user, resource], None)
+                .map_err(invalid)?;
+            Ok(Slice {
+                entities,
+                policies: base.policies.clone(),
+            })
         }
         ResourceData::User(user_roles) => {
             let mut roles: HashMap<&RoleName, &[RoleName]> = HashMap::new();
             roles.extend(principal_roles.closure.iter().map(node_pair));
             roles.extend(user_roles.closure.iter().map(node_pair));
-            let mut entities = vec![user];
+            let mut entities = vec![user_entity(
+                principal_uid,
+                direct_uids(snapshot, principal_roles),
+            )?];
             if resource_uid != principal_uid {
-                entities.push(user_entity(snapshot, resource_uid, &user_roles));
+                entities.push(user_entity(
+                    resource_uid,
+                    direct_uids(snapshot, &user_roles),
+                )?);
             }
             entities.extend(role_entities(snapshot, roles.into_iter()));
             entities.extend(action.entities.iter().cloned());
-            Entities::from_entities(entities, None).map_err(invalid)
+            Ok(Slice {
+                entities: Entities::from_entities(entities, None).map_err(invalid)?,
+                // The principal's ancestors may pass through the resource's role entities.
+                policies: select(action, [principal_roles, &user_roles])?,
+            })
         }
     }
+}
+
+/// The part of a slice that depends only on the principal's roles (see [`RoleSlice`]).
+///
+/// Only roles with parents become entities: a role entity without parents or attributes is
+/// unobservable (`Role::"a" in Role::"b"` is `a == b` whether or not `a` is in the slice, and
+/// a principal's membership is read from the principal's own ancestors), and every entity in
+/// the slice costs each request some transitive-closure work. The principal's ancestors (its
+/// direct roles and everything above them) are computed here, once per role set, and become
+/// its parents, so the principal is in exactly the roles it is in with every role as an entity.
+fn role_slice(
+    snapshot: &PolicySnapshot,
+    action: &ActionEntry,
+    roles: &UserRoles,
+) -> Result<RoleSlice, AuthzError> {
+    let with_parents = roles.closure.iter().filter(|node| !node.parents.is_empty());
+    let entities = Entities::from_entities(
+        role_entities(snapshot, with_parents.map(node_pair)).chain(action.entities.iter().cloned()),
+        None,
+    )
+    .map_err(|error| AuthzError::InvalidEntity(error.to_string()))?;
+    let mut ancestors: HashSet<EntityUid> = HashSet::new();
+    for role in direct_uids(snapshot, roles) {
+        ancestors.extend(entities.ancestors(&role).into_iter().flatten().cloned());
+        ancestors.insert(role);
+    }
+    Ok(RoleSlice {
+        entities,
+        policies: select(action, [roles])?,
+        user_parents: ancestors.into_iter().collect(),
+    })
+}
+
+/// The policies of `action` for a principal whose ancestors are among the roles of `roles`:
+/// the direct roles and every role of the closures with its parents (a superset of what the
+/// slice's transitive closure can reach, whatever the store returned).
+fn select<'a>(
+    action: &ActionEntry,
+    roles: impl IntoIterator<Item = &'a UserRoles>,
+) -> Result<Arc<PolicySet>, AuthzError> {
+    let names = roles.into_iter().flat_map(|roles| {
+        roles.direct().chain(
+            roles
+                .closure
+                .iter()
+                .flat_map(|node| std::iter::once(&node.role).chain(&node.parents)),
+        )
+    });
+    action
+        .policies
+        .select(names.map(RoleName::as_str))
+        .map(Arc::new)
+        .map_err(|error| AuthzError::Selection(error.to_string()))
 }
 
 fn node_pair(node: &RoleNode) -> (&RoleName, &[RoleName]) {
@@ -138,12 +214,21 @@ fn validated(snapshot: &PolicySnapshot, entity: Entity) -> Result<Entity, AuthzE
         .ok_or_else(|| AuthzError::InvalidEntity("the resource entity was dropped".into()))
 }
 
-fn user_entity(snapshot: &PolicySnapshot, uid: &EntityUid, roles: &UserRoles) -> Entity {
-    let parents = roles
-        .direct()
-        .map(|role| role_uid(snapshot, role))
-        .collect();
-    Entity::new_no_attrs(uid.clone(), parents)
+/// A user entity: no attributes, its direct roles as parents.
+fn user_entity(
+    uid: &EntityUid,
+    parents: impl IntoIterator<Item = EntityUid>,
+) -> Result<Entity, AuthzError> {
+    Entity::new_with_tags(uid.clone(), [], parents, [])
+        .map_err(|error| AuthzError::InvalidEntity(error.to_string()))
+}
+
+/// The uids of the roles a user is a direct member of.
+fn direct_uids<'a>(
+    snapshot: &'a PolicySnapshot,
+    roles: &'a UserRoles,
+) -> impl Iterator<Item = EntityUid> + 'a {
+    roles.direct().map(|role| role_uid(snapshot, role))
 }
 
 fn host_entity(
@@ -213,7 +298,8 @@ mod tests {
 
     /// The slice built without re-validating the SDK's entities, on a fresh and on a reused
     /// role set, holds exactly the entities (transitively closed) that schema-validated
-    /// `Entities::from_entities` builds, less the actions the request does not name.
+    /// `Entities::from_entities` builds, less the actions the request does not name and the
+    /// roles without parents (unobservable); the principal's ancestors are the same.
     #[test]
     fn the_slice_equals_the_schema_validated_one() {
         let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies"));
@@ -249,7 +335,7 @@ mod tests {
         let action = &snapshot.actions["approve_change"];
 
         let mut reference = vec![
-            user_entity(&snapshot, &principal, &roles),
+            user_entity(&principal, direct_uids(&snapshot, &roles)).unwrap(),
             host_entity(&snapshot, &change, &entity).unwrap(),
         ];
         reference.extend(role_entities(
@@ -257,10 +343,24 @@ mod tests {
             roles.closure.iter().map(node_pair),
         ));
         let reference = Entities::from_entities(reference, Some(&snapshot.schema)).unwrap();
-        let expected = reference
+        let mut expected: Vec<String> = reference
             .iter()
             .filter(|e| e.uid().type_name().to_string() != "Action" || e.uid() == action.uid)
-            .count();
+            .filter(|e| {
+                e.uid().type_name() != &snapshot.role_type
+                    || reference.ancestors(&e.uid()).unwrap().next().is_some()
+            })
+            .map(|e| e.uid().to_string())
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(
+            expected
+                .iter()
+                .filter(|uid| uid.starts_with("Role::"))
+                .count(),
+            2,
+            "approver and engineer have parents; oncall and staff do not"
+        );
         assert!(
             reference
                 .ancestors(&principal)
@@ -275,8 +375,11 @@ mod tests {
                 (&change, ResourceData::Host(entity.clone())),
                 action,
             )
-            .unwrap();
-            assert_eq!(built.len(), expected);
+            .unwrap()
+            .entities;
+            let mut uids: Vec<String> = built.iter().map(|e| e.uid().to_string()).collect();
+            uids.sort_unstable();
+            assert_eq!(uids, expected);
             for e in built.iter() {
                 assert!(e.deep_eq(reference.get(&e.uid()).unwrap()), "{e}");
             }

@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use cedar_policy::{Entities, Entity, EntityTypeName, EntityUid, PolicySet, Schema};
 
-use crate::{RoleNode, SodRules};
+use crate::index::ActionPolicies;
+use crate::{SodRules, UserRoles};
 
 /// Cedar entity type of users (principals); its ids are [`soc2_core::UserId`]s.
 pub const USER_TYPE: &str = "User";
@@ -46,8 +47,22 @@ impl fmt::Debug for PolicyVersion {
     }
 }
 
-/// Most role sets whose entities are kept per action (see [`ActionEntry::roles_slice`]).
+/// Most role sets whose entities and policies are kept per action (see
+/// [`ActionEntry::roles_slice`]).
 pub(crate) const ROLE_SLICES: usize = 1024;
+
+/// What a decision on one action needs for one principal's roles, built once per role set.
+#[derive(Debug)]
+pub(crate) struct RoleSlice {
+    /// The entities of the roles that have parents, with the action's entities, transitively
+    /// closed.
+    pub(crate) entities: Entities,
+    /// The policies that can apply to a principal holding those roles (see [`ActionPolicies`]).
+    pub(crate) policies: Arc<PolicySet>,
+    /// The uids of every role the principal is a member of, directly or through the
+    /// hierarchy: its entity's parents.
+    pub(crate) user_parents: Vec<EntityUid>,
+}
 
 /// One action the schema declares, with what a decision on it needs, computed once at load.
 #[derive(Debug)]
@@ -59,44 +74,46 @@ pub(crate) struct ActionEntry {
     /// about actions in a request for this action (actions have no attributes or tags, and in
     /// strict validation no other action can be reached from the request).
     pub(crate) entities: Vec<Entity>,
-    /// The role entities of a role set (as read from the store) with [`Self::entities`],
-    /// transitively closed, by that role set. The key is the whole content the entities are
-    /// built from, so an entry can never be stale: a changed role or hierarchy is a different
-    /// key. Bounded by [`ROLE_SLICES`] (cleared when full).
-    roles: RwLock<HashMap<Vec<RoleNode>, Entities>>,
+    /// The policies whose scope can match this action, by the role they are scoped to.
+    pub(crate) policies: ActionPolicies,
+    /// The [`RoleSlice`] of a principal's roles (as read from the store), by those roles. The
+    /// key is the whole content the slice is built from, so an entry can never be stale: a
+    /// changed role or hierarchy is a different key. Bounded by [`ROLE_SLICES`] (cleared when
+    /// full).
+    roles: RwLock<HashMap<UserRoles, Arc<RoleSlice>>>,
 }
 
 impl ActionEntry {
-    pub(crate) fn new(uid: EntityUid, entities: Vec<Entity>) -> Self {
+    pub(crate) fn new(uid: EntityUid, entities: Vec<Entity>, policies: ActionPolicies) -> Self {
         Self {
             uid,
             entities,
+            policies,
             roles: RwLock::new(HashMap::new()),
         }
     }
 
-    /// The entities of `closure` and this action, built by `build` on first use of this exact
-    /// role set.
+    /// The [`RoleSlice`] of `roles`, built by `build` on first use of this exact role set.
     pub(crate) fn roles_slice<E>(
         &self,
-        closure: &[RoleNode],
-        build: impl FnOnce() -> Result<Entities, E>,
-    ) -> Result<Entities, E> {
-        if let Some(entities) = self
+        roles: &UserRoles,
+        build: impl FnOnce() -> Result<RoleSlice, E>,
+    ) -> Result<Arc<RoleSlice>, E> {
+        if let Some(slice) = self
             .roles
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(closure)
+            .get(roles)
         {
-            return Ok(entities.clone());
+            return Ok(slice.clone());
         }
-        let entities = build()?;
-        let mut roles = self.roles.write().unwrap_or_else(PoisonError::into_inner);
-        if roles.len() >= ROLE_SLICES {
-            roles.clear();
+        let slice = Arc::new(build()?);
+        let mut cache = self.roles.write().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= ROLE_SLICES {
+            cache.clear();
         }
-        roles.insert(closure.to_vec(), entities.clone());
-        Ok(entities)
+        cache.insert(roles.clone(), slice.clone());
+        Ok(slice)
     }
 }
 

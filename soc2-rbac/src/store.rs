@@ -19,7 +19,7 @@ pub struct RoleNode {
 }
 
 /// A user's roles as the store saw them at one instant.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct UserRoles {
     /// Roles assigned to the user directly, sorted.
     pub assigned: Vec<RoleName>,

@@ -13,7 +13,9 @@ use soc2_auth::passkey::PasskeyAuth;
 use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
 use soc2_core::{Clock, KeyRing, SecretString};
-use soc2_rbac::{Authorizer, PolicyStore, RoleManager, RoleName, RoleStore};
+use soc2_rbac::{
+    Authorizer, DEFAULT_DEBOUNCE, PolicyStore, PolicyWatcher, RoleManager, RoleName, RoleStore,
+};
 use soc2_session::SessionManager;
 use soc2_tower::{AllowedOrigins, SessionCookie, SessionLayer, TrustedProxies};
 use tokio::net::TcpListener;
@@ -63,6 +65,7 @@ pub struct App {
     housekeeping: Housekeeping,
     sweep_interval: Duration,
     generated_admin_password: Option<SecretString>,
+    policy_watcher: Option<PolicyWatcher>,
 }
 
 impl App {
@@ -126,6 +129,11 @@ impl App {
         let policies = Arc::new(
             PolicyStore::open(&config.server.policy_dir, audit.clone(), Arc::clone(&clock)).await?,
         );
+        let policy_watcher = config
+            .server
+            .watch_policies
+            .then(|| PolicyWatcher::start(Arc::clone(&policies), DEFAULT_DEBOUNCE))
+            .transpose()?;
         let roles = Arc::clone(&stores.roles);
         let role_manager = RoleManager::new(
             Arc::clone(&roles),
@@ -193,6 +201,7 @@ impl App {
             housekeeping,
             sweep_interval: config.session_sweep_interval,
             generated_admin_password,
+            policy_watcher,
         })
     }
 
@@ -214,6 +223,13 @@ impl App {
     /// [`SweepError`] when a store or the audit log fails.
     pub async fn sweep(&self) -> Result<Swept, SweepError> {
         self.housekeeping.sweep().await
+    }
+
+    /// The policy directory watcher, when `server.watch_policies` is on (subscribe to its
+    /// reloads).
+    #[must_use]
+    pub fn policy_watcher(&self) -> Option<&PolicyWatcher> {
+        self.policy_watcher.as_ref()
     }
 
     /// Stops accepting audit events and writes every buffered one.

@@ -12,6 +12,7 @@
 //! allowed_origins = ["https://app.example"]      # default: the listen address
 //! trusted_proxies = []                           # CIDR ranges of reverse proxies
 //! policy_dir = "policies"                        # Cedar schema, policies, sod.toml
+//! watch_policies = false                         # true: reload policy_dir when its files change
 //!
 //! [password]        # PasswordPolicy::from_toml keys
 //! min_age = "none"
@@ -121,6 +122,9 @@ pub struct ServerConfig {
     /// The Cedar policy directory (schema, policies, `sod.toml`); [`DEFAULT_POLICY_DIR`] when
     /// unset.
     pub policy_dir: PathBuf,
+    /// Reload `policy_dir` when its files change ([`soc2_rbac::PolicyWatcher`]); off by
+    /// default: the policy set then changes only through `POST /api/admin/policies/reload`.
+    pub watch_policies: bool,
 }
 
 /// The `[mfa]` section.
@@ -192,6 +196,8 @@ struct ServerFile {
     #[serde(default)]
     trusted_proxies: Vec<String>,
     policy_dir: Option<PathBuf>,
+    #[serde(default)]
+    watch_policies: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -286,6 +292,7 @@ impl Default for Config {
                 allowed_origins: Vec::new(),
                 trusted_proxies: Vec::new(),
                 policy_dir: PathBuf::from(DEFAULT_POLICY_DIR),
+                watch_policies: false,
             },
             password: PasswordPolicy::from_preset(preset),
             lockout: LockoutPolicy::from_preset(preset),
@@ -372,6 +379,7 @@ impl Config {
                 policy_dir: server
                     .policy_dir
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_POLICY_DIR)),
+                watch_policies: server.watch_policies,
             },
             password,
             lockout,

@@ -90,6 +90,9 @@ pub enum StartError {
     /// The policy directory cannot be loaded.
     #[error("policies: {0}")]
     Policies(#[from] soc2_rbac::ReloadError),
+    /// `server.watch_policies` is on and the policy directory cannot be watched.
+    #[error("watching the policies: {0}")]
+    PolicyWatch(#[from] soc2_rbac::WatchError),
     /// A role name in the configuration is invalid.
     #[error("role name: {0}")]
     RoleName(#[from] soc2_rbac::InvalidRoleName),

@@ -320,18 +320,18 @@ async fn administrators_must_enrol_mfa_without_a_grace_period() {
     assert_eq!(admin["mfa_enrollment_due"], "2026-12-23T09:00:00Z");
 }
 
-#[tokio::test]
-async fn a_broken_policy_edit_is_refused_and_the_previous_set_stays() {
-    let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
+/// A server on a SQLite file in `dir` with a copy of the example policies in
+/// `dir/policies` (returned) and `extra` `[server]` lines.
+async fn with_policy_copy(dir: &std::path::Path, extra: &str) -> (TestServer, std::path::PathBuf) {
+    let policies = dir.join("policies");
     std::fs::create_dir(&policies).unwrap();
     for entry in std::fs::read_dir(reference_server::DEFAULT_POLICY_DIR).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), policies.join(entry.file_name())).unwrap();
     }
-    let url = format!("sqlite://{}", dir.path().join("reload.db").display());
+    let url = format!("sqlite://{}", dir.join("reload.db").display());
     let server_lines = format!(
-        "bootstrap_admin_password = \"{}\"\npolicy_dir = \"{}\"",
+        "bootstrap_admin_password = \"{}\"\npolicy_dir = \"{}\"\n{extra}",
         common::ADMIN_PASSWORD,
         policies.display()
     );
@@ -342,6 +342,14 @@ async fn a_broken_policy_edit_is_refused_and_the_previous_set_stays() {
         common::ADMIN_GRACE,
     ))
     .await;
+    (server, policies)
+}
+
+#[tokio::test]
+async fn a_broken_policy_edit_is_refused_and_the_previous_set_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, policies) = with_policy_copy(dir.path(), "").await;
+    assert!(server.app.policy_watcher().is_none(), "off by default");
     let admin = server.login("admin", common::ADMIN_PASSWORD).await;
     let reload = || server.unsafe_request(Method::POST, "/api/admin/policies/reload", None, &admin);
 
@@ -495,4 +503,34 @@ async fn a_large_audit_export_is_streamed_whole() {
         .filter_map(|l| l["event"]["metadata"]["n"].as_u64())
         .collect();
     assert_eq!(extra, (0..EXTRA).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn with_watch_policies_an_edit_is_in_force_without_a_reload_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, policies) = with_policy_copy(dir.path(), "watch_policies = true").await;
+    let mut reloads = server.app.policy_watcher().unwrap().subscribe();
+    let admin = server.login("admin", common::ADMIN_PASSWORD).await;
+    let verify = || server.get("/api/admin/audit/verify", Some(&admin));
+    assert_eq!(
+        verify().await.status,
+        StatusCode::FORBIDDEN,
+        "only auditors"
+    );
+
+    std::fs::write(
+        policies.join("extra.cedar"),
+        "@id(\"admins-read\")\npermit (principal in Role::\"admin\", action == Action::\"read_audit\", resource);\n",
+    )
+    .unwrap();
+    let event = tokio::time::timeout(std::time::Duration::from_secs(30), reloads.recv())
+        .await
+        .expect("the watcher reloads within the timeout")
+        .unwrap();
+    assert!(
+        matches!(event, soc2_rbac::WatchEvent::Reloaded(_)),
+        "{event:?}"
+    );
+    assert_eq!(verify().await.status, StatusCode::OK);
+    server.assert_audited(&["rbac.policy.reloaded"]).await;
 }
