@@ -160,11 +160,7 @@ async fn passkeys_can_be_turned_off() {
     let config =
         common::settings(&url, "", "", common::ADMIN_GRACE) + "\n[passkey]\nenabled = false\n";
     let server = TestServer::start(&config).await;
-    assert_eq!(
-        server.register("vera", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let vera = server.login("vera", STRONG).await;
+    let vera = server.sign_up("vera").await;
     for (method, path) in [
         (Method::POST, "/api/me/passkeys"),
         (Method::GET, "/api/me/passkeys"),
@@ -208,10 +204,7 @@ async fn required_mfa_confines_users_without_a_factor_to_enrolment() {
     );
     let server = TestServer::start(&config).await;
     let _dir = dir;
-    assert_eq!(
-        server.register("olga", STRONG).await.status,
-        StatusCode::CREATED
-    );
+    server.create_user("olga").await;
     let olga = Browser::from_reply(
         &server.login_reply("olga", STRONG).await,
         "enrollment_required",
@@ -302,10 +295,7 @@ async fn administrators_must_enrol_mfa_without_a_grace_period() {
     let server = TestServer::start(&common::settings(&url, &password, "", "")).await;
     let admin = server.login_reply("admin", common::ADMIN_PASSWORD).await;
     assert_eq!(admin.json()["status"], "enrollment_required");
-    assert_eq!(
-        server.register("una", STRONG).await.status,
-        StatusCode::CREATED
-    );
+    server.create_user("una").await;
     assert_eq!(
         server.login_reply("una", STRONG).await.json()["status"],
         "authenticated"
@@ -407,10 +397,7 @@ async fn stored_ceremonies(server: &TestServer) -> i64 {
 async fn a_sweep_deletes_expired_sessions_and_ceremonies_from_the_store() {
     let server = TestServer::sqlite().await;
     for user in ["ivy", "judy"] {
-        assert_eq!(
-            server.register(user, STRONG).await.status,
-            StatusCode::CREATED
-        );
+        server.create_user(user).await;
     }
     // An anonymous passkey sign-in that is never finished leaves a ceremony (5 minutes).
     let options = server

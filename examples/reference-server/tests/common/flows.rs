@@ -76,11 +76,7 @@ pub async fn registration_and_login(server: &TestServer) {
 /// A cookie POST needs the CSRF token and an allowed origin; bearer requests are exempt;
 /// logout deletes the server-side session.
 pub async fn csrf_and_logout(server: &TestServer) {
-    assert_eq!(
-        server.register("bob", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let bob = server.login("bob", STRONG).await;
+    let bob = server.sign_up("bob").await;
     let cookie = bob.cookie.as_str();
 
     let no_token = server
@@ -176,10 +172,7 @@ pub async fn csrf_and_logout(server: &TestServer) {
 /// After the threshold the right password answers exactly like a wrong one, until an
 /// administrator unlocks.
 pub async fn lockout(server: &TestServer) {
-    assert_eq!(
-        server.register("carol", STRONG).await.status,
-        StatusCode::CREATED
-    );
+    server.create_user("carol").await;
     let mut refusals = Vec::new();
     for _ in 0..3 {
         refusals.push(server.login_reply("carol", "wrong wrong wrong wrong").await);
@@ -190,9 +183,7 @@ pub async fn lockout(server: &TestServer) {
         assert_eq!(reply.body, br#"{"error":"invalid_credentials"}"#);
     }
     let admin = server.login("admin", ADMIN_PASSWORD).await;
-    let carol = server.register("carol2", STRONG).await;
-    assert_eq!(carol.status, StatusCode::CREATED);
-    let not_admin = server.login("carol2", STRONG).await;
+    let not_admin = server.sign_up("carol2").await;
     let forbidden = server
         .unsafe_request(
             Method::POST,
@@ -224,11 +215,7 @@ pub async fn lockout(server: &TestServer) {
 
 /// Reuse is refused, a wrong current password too, and a change ends the other sessions.
 pub async fn password_change(server: &TestServer) {
-    assert_eq!(
-        server.register("dave", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let here = server.login("dave", STRONG).await;
+    let here = server.sign_up("dave").await;
     let elsewhere = server.login("dave", STRONG).await;
     let change =
         |current: &str, new: &str| json!({"current_password": current, "new_password": new});
@@ -284,11 +271,7 @@ pub async fn password_change(server: &TestServer) {
 
 /// The user lists sessions and ends one by id; another user's id is not found.
 pub async fn sessions_by_id(server: &TestServer) {
-    assert_eq!(
-        server.register("erin", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let first = server.login("erin", STRONG).await;
+    let first = server.sign_up("erin").await;
     let second = server.login("erin", STRONG).await;
     let listed = server.get("/api/me/sessions", Some(&first)).await.json();
     let sessions = listed["sessions"].as_array().unwrap();
@@ -300,11 +283,7 @@ pub async fn sessions_by_id(server: &TestServer) {
     let other = sessions.iter().find(|s| s["current"] == false).unwrap();
     let path = format!("/api/me/sessions/{}", other["id"].as_str().unwrap());
 
-    assert_eq!(
-        server.register("erin2", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let stranger = server.login("erin2", STRONG).await;
+    let stranger = server.sign_up("erin2").await;
     let foreign = server
         .unsafe_request(Method::DELETE, &path, None, &stranger)
         .await;
@@ -326,11 +305,7 @@ pub async fn sessions_by_id(server: &TestServer) {
 
 /// Reads keep a session alive; after the idle timeout it is gone, and audited as expired.
 pub async fn idle_timeout(server: &TestServer) {
-    assert_eq!(
-        server.register("frank", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let frank = server.login("frank", STRONG).await;
+    let frank = server.sign_up("frank").await;
     server.clock.advance(Duration::from_secs(4 * 60));
     assert_eq!(
         server.get("/api/me", Some(&frank)).await.status,
@@ -350,11 +325,7 @@ pub async fn idle_timeout(server: &TestServer) {
 
 /// The administrator exports the log as JSON Lines and CSV and verifies the chain.
 pub async fn audit_export_and_verify(server: &TestServer) {
-    assert_eq!(
-        server.register("grace", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let grace = server.login("grace", STRONG).await;
+    let grace = server.sign_up("grace").await;
     let refused = server.get("/api/admin/audit/verify", Some(&grace)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 

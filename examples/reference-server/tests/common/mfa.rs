@@ -62,11 +62,7 @@ fn other_code(code: &str) -> String {
 /// Enrolment (CSRF, wrong code, confirmation ending other sessions), `/api/me` fields, MFA
 /// login with TOTP, a replayed code refused, single-use challenges, recovery codes.
 pub async fn totp_enrollment_and_login(server: &TestServer) {
-    assert_eq!(
-        server.register("mia", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let mia = server.login("mia", STRONG).await;
+    let mia = server.sign_up("mia").await;
     let elsewhere = server.login("mia", STRONG).await;
 
     // CSRF is enforced on the new cookie POSTs.
@@ -222,11 +218,7 @@ pub async fn totp_enrollment_and_login(server: &TestServer) {
 /// Factor changes need a recent authentication; regenerating recovery codes voids the old
 /// set; removing TOTP makes the password sufficient again.
 pub async fn factor_changes_need_fresh_auth(server: &TestServer) {
-    assert_eq!(
-        server.register("noah", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let noah = server.login("noah", STRONG).await;
+    let noah = server.sign_up("noah").await;
     let (seed, recovery) = enroll_totp(server, &noah).await;
 
     // Stay active (idle timeout 5m) until the authentication is 16 minutes old.

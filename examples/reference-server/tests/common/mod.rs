@@ -225,6 +225,18 @@ impl Http {
         .await
     }
 
+    /// Registers `username` with [`STRONG`], which must succeed.
+    pub async fn create_user(&self, username: &str) {
+        let reply = self.register(username, STRONG).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    }
+
+    /// Registers `username` with [`STRONG`] and logs in.
+    pub async fn sign_up(&self, username: &str) -> Browser {
+        self.create_user(username).await;
+        self.login(username, STRONG).await
+    }
+
     /// Logs in; the raw reply.
     pub async fn login_reply(&self, username: &str, password: &str) -> Reply {
         let body = json!({"username": username, "password": password});

@@ -235,11 +235,7 @@ async fn session_factors(server: &TestServer, browser: &Browser) -> Value {
 /// the user's other sessions; the list, rename and removal (which ends other sessions too)
 /// follow; everything is audited.
 pub async fn registration_and_management(server: &TestServer) {
-    assert_eq!(
-        server.register("pia", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let pia = server.login("pia", STRONG).await;
+    let pia = server.sign_up("pia").await;
     let other = server.login("pia", STRONG).await;
     let mut laptop = Device::new();
 
@@ -404,11 +400,7 @@ pub async fn registration_and_management(server: &TestServer) {
 /// an older counter, a foreign origin and a malformed answer are refused (401), and each
 /// refusal is audited with its reason.
 pub async fn second_factor_login(server: &TestServer) {
-    assert_eq!(
-        server.register("quinn", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let quinn = server.login("quinn", STRONG).await;
+    let quinn = server.sign_up("quinn").await;
     let mut device = Device::new();
     let id = enroll_passkey(server, &quinn, &mut device, "Laptop").await;
 
@@ -511,11 +503,7 @@ pub async fn second_factor_login(server: &TestServer) {
 /// A discoverable passkey signs in without a username or password and gives a working
 /// session; a spent ceremony, another user's handle, a foreign origin and garbage are 401.
 pub async fn passwordless_login(server: &TestServer) {
-    assert_eq!(
-        server.register("rita", STRONG).await.status,
-        StatusCode::CREATED
-    );
-    let rita = server.login("rita", STRONG).await;
+    let rita = server.sign_up("rita").await;
     let mut device = Device::new();
     let id = enroll_passkey(server, &rita, &mut device, "Laptop").await;
     let user = user_id(server, &rita).await;
