@@ -74,6 +74,8 @@ sdk_actions! {
     MfaEnrolled => "auth.mfa.enrolled", [Cc6_1, Cc6_2];
     /// An MFA factor was removed.
     MfaRemoved => "auth.mfa.removed", [Cc6_1, Cc6_2];
+    /// An MFA factor's display name changed (e.g. a passkey renamed).
+    MfaRenamed => "auth.mfa.renamed", [Cc6_2];
     /// A second factor was presented successfully.
     MfaVerified => "auth.mfa.verified", [Cc6_1];
     /// A second factor was presented and refused.

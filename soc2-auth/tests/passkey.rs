@@ -462,13 +462,25 @@ async fn passkeys_are_renamed_with_the_same_rules_as_names() {
     let key = f.register(user, &mut Device::new(), "Laptop").await;
     assert!(
         f.passkeys
-            .rename(user, &key.credential_id, " Work laptop ")
+            .rename(
+                user,
+                &key.credential_id,
+                " Work laptop ",
+                Actor::user(user),
+                &ctx()
+            )
             .await
             .unwrap()
     );
     assert!(
         !f.passkeys
-            .rename(other, &key.credential_id, "Mine")
+            .rename(
+                other,
+                &key.credential_id,
+                "Mine",
+                Actor::user(other),
+                &ctx()
+            )
             .await
             .unwrap()
     );
@@ -480,7 +492,9 @@ async fn passkeys_are_renamed_with_the_same_rules_as_names() {
         ("\u{1b}[31mred", NameProblem::ControlCharacter),
     ] {
         assert!(matches!(
-            f.passkeys.rename(user, &key.credential_id, name).await,
+            f.passkeys
+                .rename(user, &key.credential_id, name, Actor::user(user), &ctx())
+                .await,
             Err(PasskeyError::InvalidName { field: "name", problem: p }) if p == problem
         ));
     }
@@ -488,9 +502,28 @@ async fn passkeys_are_renamed_with_the_same_rules_as_names() {
         f.passkeys.passkeys(user).await.unwrap()[0].name,
         "Work laptop"
     );
+    let renamed: Vec<_> = f
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.action().name() == "auth.mfa.renamed")
+        .collect();
+    assert_eq!(renamed.len(), 1, "only the rename that happened is audited");
+    assert_eq!(
+        renamed[0].metadata()["credential_id"],
+        key.credential_id.as_str()
+    );
+    assert_eq!(renamed[0].metadata()["name"], "Work laptop");
+    assert_eq!(renamed[0].metadata()["previous_name"], "Laptop");
     assert!(
         f.passkeys
-            .rename(user, &key.credential_id, &"é".repeat(64))
+            .rename(
+                user,
+                &key.credential_id,
+                &"é".repeat(64),
+                Actor::user(user),
+                &ctx()
+            )
             .await
             .unwrap()
     );

@@ -83,22 +83,49 @@ impl PasskeyAuth {
         Ok(self.store.count_passkeys(user).await? > 0)
     }
 
-    /// Renames one of the user's passkeys. Returns whether the user has it.
+    /// Renames one of the user's passkeys, audited with `by` as actor and the old and new
+    /// names. Returns whether the user has it.
     ///
     /// # Errors
-    /// [`PasskeyError::InvalidName`], [`PasskeyError::InvalidCredentialId`], store failures.
+    /// [`PasskeyError::InvalidName`], [`PasskeyError::InvalidCredentialId`], store and audit
+    /// failures.
     pub async fn rename(
         &self,
         user: UserId,
         credential_id: &str,
         name: &str,
+        by: Actor,
+        context: &RequestContext,
     ) -> Result<bool, PasskeyError> {
         let name = input::name("name", name)?;
         let credential_id = input::credential_id(credential_id)?;
-        Ok(self
+        let Some(record) = self
+            .store
+            .passkey(credential_id)
+            .await?
+            .filter(|record| record.user_id == user)
+        else {
+            return Ok(false);
+        };
+        let permit = self.audit.reserve()?;
+        let renamed = self
             .store
             .rename_passkey(user, credential_id, &name)
-            .await?)
+            .await?;
+        if renamed {
+            let event = self.event(
+                SdkAction::MfaRenamed,
+                Outcome::Success,
+                by,
+                Some(user),
+                context,
+            );
+            permit.record(
+                about(event, credential_id, Some(&name))
+                    .with_metadata("previous_name", record.name),
+            );
+        }
+        Ok(renamed)
     }
 
     /// Removes one of the user's passkeys, audited with `by` as actor. Returns whether the

@@ -90,16 +90,18 @@ pub(crate) struct Rename {
     name: String,
 }
 
-/// Renames one of the user's passkeys: 204, 404 when the user has no such passkey, 422
-/// `invalid_name`.
+/// Renames one of the user's passkeys (audited `auth.mfa.renamed`): 204, 404 when the user
+/// has no such passkey, 422 `invalid_name`.
 pub(crate) async fn rename(
     State(state): State<AppState>,
+    ClientContext(context): ClientContext,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Rename>,
 ) -> Result<StatusCode, ApiError> {
+    let by = Actor::user(user.user_id());
     if !enabled(&state)?
-        .rename(user.user_id(), &id, &body.name)
+        .rename(user.user_id(), &id, &body.name, by, &context)
         .await?
     {
         return Err(ApiError::NotFound);

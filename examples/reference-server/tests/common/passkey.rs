@@ -392,6 +392,7 @@ pub async fn registration_and_management(server: &TestServer) {
     assert!(passkey_event("auth.mfa.enrolled", &laptop_id));
     assert!(passkey_event("auth.mfa.enrolled", &phone_id));
     assert!(passkey_event("auth.mfa.verified", &laptop_id));
+    assert!(passkey_event("auth.mfa.renamed", &phone_id));
     assert!(passkey_event("auth.mfa.removed", &laptop_id));
     server.assert_audited(&["session.revoked"]).await;
 }
