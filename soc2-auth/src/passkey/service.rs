@@ -99,12 +99,7 @@ impl PasskeyAuth {
     ) -> Result<bool, PasskeyError> {
         let name = input::name("name", name)?;
         let credential_id = input::credential_id(credential_id)?;
-        let Some(record) = self
-            .store
-            .passkey(credential_id)
-            .await?
-            .filter(|record| record.user_id == user)
-        else {
+        let Some(record) = self.owned(user, credential_id).await? else {
             return Ok(false);
         };
         let permit = self.audit.reserve()?;
@@ -141,12 +136,7 @@ impl PasskeyAuth {
         context: &RequestContext,
     ) -> Result<bool, PasskeyError> {
         let credential_id = input::credential_id(credential_id)?;
-        let Some(record) = self
-            .store
-            .passkey(credential_id)
-            .await?
-            .filter(|record| record.user_id == user)
-        else {
+        let Some(record) = self.owned(user, credential_id).await? else {
             return Ok(false);
         };
         let permit = self.audit.reserve()?;
@@ -162,6 +152,19 @@ impl PasskeyAuth {
             permit.record(about(event, credential_id, Some(&record.name)));
         }
         Ok(removed)
+    }
+
+    /// The credential with this id if `user` owns it.
+    async fn owned(
+        &self,
+        user: UserId,
+        credential_id: &str,
+    ) -> Result<Option<PasskeyRecord>, StoreError> {
+        Ok(self
+            .store
+            .passkey(credential_id)
+            .await?
+            .filter(|record| record.user_id == user))
     }
 
     /// The credential with this id, whoever owns it (`None` for an id no credential can
