@@ -437,22 +437,12 @@ impl Config {
 
 /// `url` with the password of its `user:password@` part replaced by `***`.
 fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            let password = if user.len() < userinfo.len() {
-                ":***"
-            } else {
-                ""
-            };
-            format!("{scheme}://{user}{password}@{host}{path}")
-        }
-        None => url.to_owned(),
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => match parsed.set_password(Some("***")) {
+            Ok(()) => parsed.into(),
+            Err(()) => url.to_owned(),
+        },
+        _ => url.to_owned(),
     }
 }
 
