@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod changes;
 mod clock;
 mod context;
 pub mod duration;
@@ -10,6 +11,7 @@ mod micros;
 mod preset;
 mod secret;
 
+pub use changes::{Change, ChangeFeed, ChangePublisher, ChangeSubscription};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{MAX_REQUEST_ID_BYTES, MAX_USER_AGENT_BYTES, RequestContext};
 pub use error::{BoxError, StoreError};
