@@ -202,7 +202,7 @@ impl Authorizer {
         };
         let slice = slice::build(
             snapshot,
-            (&principal_uid, &principal_roles),
+            (principal, &principal_uid, &principal_roles),
             (&resource_uid, resource_data),
             action_entry,
         )?;

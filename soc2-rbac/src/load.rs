@@ -101,6 +101,7 @@ impl PolicySnapshot {
             .entity_types()
             .map(|ty| (ty.to_string(), ty.clone()))
             .collect();
+        let bare_entity_types = bare_entity_types(&schema);
         Ok(Self {
             version,
             schema,
@@ -111,9 +112,29 @@ impl PolicySnapshot {
             user_type,
             role_type,
             entity_types,
+            bare_entity_types,
         })
     }
 }
+
+/// The entity types whose entities may have no attributes, tags or parents: a bare entity of
+/// such a type (under an id no enumerated type lists) conforms to the schema.
+fn bare_entity_types(schema: &Schema) -> HashSet<EntityTypeName> {
+    schema
+        .entity_types()
+        .filter(|ty| {
+            let uid = EntityUid::from_type_name_and_id((*ty).clone(), EntityId::new(BARE_PROBE_ID));
+            Entities::empty()
+                .add_entities([Entity::new_no_attrs(uid, HashSet::new())], Some(schema))
+                .is_ok()
+        })
+        .cloned()
+        .collect()
+}
+
+/// The id [`bare_entity_types`] probes with: an enumerated entity type never lists it, so
+/// such types are left out.
+const BARE_PROBE_ID: &str = "\u{0}soc2-bare-probe";
 
 fn type_name(name: &str) -> Option<EntityTypeName> {
     EntityTypeName::from_str(name).ok()

@@ -10,7 +10,7 @@ use cedar_policy::{
 };
 use soc2_core::UserId;
 
-use crate::snapshot::{ActionEntry, RoleSlice};
+use crate::snapshot::{ActionEntry, PrincipalSlice, RoleSlice};
 use crate::{
     AttrValue, AuthzError, PolicySnapshot, ResourceEntity, ResourceRef, RoleName, RoleNode,
     UserRoles,
@@ -64,7 +64,7 @@ pub(crate) fn resource_uid(
 
 /// The entities of one request and the policies that can apply to it.
 pub(crate) struct Slice {
-    pub(crate) entities: Entities,
+    pub(crate) entities: Arc<Entities>,
     pub(crate) policies: Arc<PolicySet>,
 }
 
@@ -76,35 +76,45 @@ pub(crate) struct Slice {
 /// accepts, and the action entities come from the schema itself; validating them per request
 /// would only repeat that work (and `Entities::from_entities` with a schema also rebuilds every
 /// action entity). The slice is still transitively closed and checked for cycles.
+///
+/// Everything but the resource is built once per principal and role set and shared, so a
+/// request costs one `add_entities` (the resource checked against the schema and closed over
+/// that part), or none for a bare resource (no attributes, tags or parents) of a type whose
+/// bare entities conform: such a resource is left out of the slice. Cedar cannot tell the two
+/// apart: `has` and `hasTag` are false and `in` is equality for a missing entity as for a bare
+/// one, and reading an attribute or tag fails for both (strict validation only admits those
+/// reads behind a `has`, as every attribute of such a type is optional).
 pub(crate) fn build(
     snapshot: &PolicySnapshot,
-    principal: (&EntityUid, &UserRoles),
+    principal: (UserId, &EntityUid, &UserRoles),
     resource: (&EntityUid, ResourceData),
     action: &ActionEntry,
 ) -> Result<Slice, AuthzError> {
-    let (principal_uid, principal_roles) = principal;
+    let (principal_id, principal_uid, principal_roles) = principal;
     let (resource_uid, resource_data) = resource;
     let invalid = |error: cedar_policy::entities_errors::EntitiesError| {
         AuthzError::InvalidEntity(error.to_string())
     };
     match resource_data {
         ResourceData::Host(entity) => {
-            let resource = validated(snapshot, host_entity(snapshot, resource_uid, &entity)?)?;
-            // Built once per role set: the role hierarchy and the action, closed, the
-            // principal's ancestors and the policies for them; then the principal and the
-            // resource, whose closure is repaired over that base.
-            let base = action.roles_slice(principal_roles, || {
-                role_slice(snapshot, action, principal_roles)
+            let principal = action.principal_slice(principal_id, principal_roles, || {
+                principal_slice(snapshot, action, principal_uid, principal_roles)
             })?;
-            let user = user_entity(principal_uid, base.user_parents.iter().cloned())?;
-            let entities = base
-                .entities
-                .clone()
-                .add_entities([user, resource], None)
-                .map_err(invalid)?;
+            let bare = entity.attributes.is_empty() && entity.ancestors.is_empty();
+            let entities = if bare && snapshot.bare_entity_types.contains(resource_uid.type_name())
+            {
+                Arc::clone(&principal.entities)
+            } else {
+                let resource = host_entity(snapshot, resource_uid, &entity)?;
+                Arc::new(
+                    Entities::clone(&principal.entities)
+                        .add_entities([resource], Some(&snapshot.schema))
+                        .map_err(invalid)?,
+                )
+            };
             Ok(Slice {
                 entities,
-                policies: base.policies.clone(),
+                policies: Arc::clone(&principal.policies),
             })
         }
         ResourceData::User(user_roles) => {
@@ -124,12 +134,34 @@ pub(crate) fn build(
             entities.extend(role_entities(snapshot, roles.into_iter()));
             entities.extend(action.entities.iter().cloned());
             Ok(Slice {
-                entities: Entities::from_entities(entities, None).map_err(invalid)?,
+                entities: Arc::new(Entities::from_entities(entities, None).map_err(invalid)?),
                 // The principal's ancestors may pass through the resource's role entities.
                 policies: select(action, [principal_roles, &user_roles])?,
             })
         }
     }
+}
+
+/// The part of a slice that depends only on the principal (see [`PrincipalSlice`]): its role
+/// slice (shared by every principal with these roles) with the principal's entity added.
+fn principal_slice(
+    snapshot: &PolicySnapshot,
+    action: &ActionEntry,
+    principal: &EntityUid,
+    roles: &UserRoles,
+) -> Result<PrincipalSlice, AuthzError> {
+    let base = action.roles_slice(roles, || role_slice(snapshot, action, roles))?;
+    let user = user_entity(principal, base.user_parents.iter().cloned())?;
+    let entities = base
+        .entities
+        .clone()
+        .add_entities([user], None)
+        .map_err(|error| AuthzError::InvalidEntity(error.to_string()))?;
+    Ok(PrincipalSlice {
+        roles: roles.clone(),
+        entities: Arc::new(entities),
+        policies: Arc::clone(&base.policies),
+    })
 }
 
 /// The part of a slice that depends only on the principal's roles (see [`RoleSlice`]).
@@ -200,18 +232,6 @@ fn role_entities<'a>(
             parents.iter().map(|p| role_uid(snapshot, p)).collect(),
         )
     })
-}
-
-/// `entity` checked against the schema (declared type, allowed parent types, attribute names
-/// and types). `add_entities` on an empty set validates exactly the entities given, unlike
-/// `from_entities`, which also regenerates every action entity of the schema.
-fn validated(snapshot: &PolicySnapshot, entity: Entity) -> Result<Entity, AuthzError> {
-    Entities::empty()
-        .add_entities([entity], Some(&snapshot.schema))
-        .map_err(|error| AuthzError::InvalidEntity(error.to_string()))?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AuthzError::InvalidEntity("the resource entity was dropped".into()))
 }
 
 /// A user entity: no attributes, its direct roles as parents.
@@ -289,6 +309,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::path::Path;
+
+    use cedar_policy::{Context, Request};
 
     use super::*;
 
@@ -371,7 +393,7 @@ mod tests {
         for _ in 0..2 {
             let built = build(
                 &snapshot,
-                (&principal, &roles),
+                (user, &principal, &roles),
                 (&change, ResourceData::Host(entity.clone())),
                 action,
             )
@@ -384,5 +406,116 @@ mod tests {
                 assert!(e.deep_eq(reference.get(&e.uid()).unwrap()), "{e}");
             }
         }
+    }
+
+    fn held(pairs: &[(&str, &[&str])]) -> UserRoles {
+        UserRoles {
+            assigned: pairs.iter().take(1).map(|(r, _)| role(r)).collect(),
+            elevated: pairs.iter().skip(1).take(1).map(|(r, _)| role(r)).collect(),
+            closure: pairs
+                .iter()
+                .map(|(r, parents)| RoleNode {
+                    role: role(r),
+                    parents: parents.iter().map(|p| role(p)).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A bare resource of a type whose bare entities conform is left out of the slice, and the
+    /// decisions (decision, determining policies, failing policies) equal Cedar's on the whole
+    /// policy set with the resource in a schema-validated entity set; a bare resource of a type
+    /// with required attributes is refused as before; and the principal's part, kept per
+    /// principal, follows a change of its roles.
+    #[test]
+    fn bare_resources_are_left_out_and_decide_as_cedar_does() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies"));
+        let snapshot = PolicySnapshot::load(dir).unwrap();
+        let mut bare: Vec<String> = snapshot
+            .bare_entity_types
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        bare.sort_unstable();
+        assert_eq!(bare, ["AuditLog", "PolicySet", "Role", "User"]);
+
+        let user = UserId::new_v7();
+        let principal = user_uid(&snapshot, user);
+        let role_sets = [
+            held(&[("auditor", &[])]),
+            held(&[("admin", &[])]),
+            held(&[("approver", &["engineer"]), ("engineer", &[])]),
+            held(&[]),
+        ];
+        for (action, kind) in [("read_audit", "AuditLog"), ("reload_policies", "PolicySet")] {
+            let entry = &snapshot.actions[action];
+            let resource = resource_uid(&snapshot, &ResourceRef::new(kind, "one")).unwrap();
+            // The same principal, its roles changing between requests.
+            for roles in &role_sets {
+                let slice = build(
+                    &snapshot,
+                    (user, &principal, roles),
+                    (&resource, ResourceData::Host(ResourceEntity::new())),
+                    entry,
+                )
+                .unwrap();
+                assert!(slice.entities.get(&resource).is_none(), "left out");
+                let direct: HashSet<EntityUid> = direct_uids(&snapshot, roles).collect();
+                let ancestors: HashSet<EntityUid> =
+                    slice.entities.ancestors(&principal).unwrap().cloned().collect();
+                assert!(ancestors.is_superset(&direct), "{action}: {roles:?}");
+
+                let mut reference = vec![
+                    user_entity(&principal, direct).unwrap(),
+                    Entity::new_no_attrs(resource.clone(), HashSet::new()),
+                ];
+                reference.extend(role_entities(&snapshot, roles.closure.iter().map(node_pair)));
+                let reference =
+                    Entities::from_entities(reference, Some(&snapshot.schema)).unwrap();
+                let request = Request::new(
+                    principal.clone(),
+                    entry.uid.clone(),
+                    resource.clone(),
+                    Context::empty(),
+                    Some(&snapshot.schema),
+                )
+                .unwrap();
+                let authorizer = cedar_policy::Authorizer::new();
+                let ours = authorizer.is_authorized(&request, &slice.policies, &slice.entities);
+                let cedar = authorizer.is_authorized(&request, &snapshot.policies, &reference);
+                assert_eq!(outcome(&ours), outcome(&cedar), "{action}: {roles:?}");
+            }
+        }
+        let change = resource_uid(&snapshot, &ResourceRef::new("Change", "CHG-1")).unwrap();
+        let refused = build(
+            &snapshot,
+            (user, &principal, &role_sets[2]),
+            (&change, ResourceData::Host(ResourceEntity::new())),
+            &snapshot.actions["approve_change"],
+        );
+        assert!(matches!(refused, Err(AuthzError::InvalidEntity(_))));
+    }
+
+    /// (decision, determining policies, failing policies), sorted.
+    fn outcome(response: &cedar_policy::Response) -> (bool, Vec<String>, Vec<String>) {
+        let mut reasons: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        reasons.sort_unstable();
+        let mut errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|cedar_policy::AuthorizationError::PolicyEvaluationError(e)| {
+                e.policy_id().to_string()
+            })
+            .collect();
+        errors.sort_unstable();
+        (
+            response.decision() == cedar_policy::Decision::Allow,
+            reasons,
+            errors,
+        )
     }
 }

@@ -1,10 +1,12 @@
 //! `PolicySnapshot`: one validated, immutable policy set with its schema and SoD rules.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use cedar_policy::{Entities, Entity, EntityTypeName, EntityUid, PolicySet, Schema};
+
+use soc2_core::UserId;
 
 use crate::index::ActionPolicies;
 use crate::{SodRules, UserRoles};
@@ -51,6 +53,9 @@ impl fmt::Debug for PolicyVersion {
 /// [`ActionEntry::roles_slice`]).
 pub(crate) const ROLE_SLICES: usize = 1024;
 
+/// Most principals whose slices are kept per action (see [`ActionEntry::principal_slice`]).
+pub(crate) const PRINCIPAL_SLICES: usize = 4096;
+
 /// What a decision on one action needs for one principal's roles, built once per role set.
 #[derive(Debug)]
 pub(crate) struct RoleSlice {
@@ -62,6 +67,18 @@ pub(crate) struct RoleSlice {
     /// The uids of every role the principal is a member of, directly or through the
     /// hierarchy: its entity's parents.
     pub(crate) user_parents: Vec<EntityUid>,
+}
+
+/// A [`RoleSlice`] with the principal in it: everything of a request's slice but the resource,
+/// built once per principal and role set.
+#[derive(Debug)]
+pub(crate) struct PrincipalSlice {
+    /// The role set the slice was built for; a different one rebuilds it.
+    pub(crate) roles: UserRoles,
+    /// The role slice's entities with the principal's entity, transitively closed.
+    pub(crate) entities: Arc<Entities>,
+    /// The role slice's policies.
+    pub(crate) policies: Arc<PolicySet>,
 }
 
 /// One action the schema declares, with what a decision on it needs, computed once at load.
@@ -81,6 +98,9 @@ pub(crate) struct ActionEntry {
     /// changed role or hierarchy is a different key. Bounded by [`ROLE_SLICES`] (cleared when
     /// full).
     roles: RwLock<HashMap<UserRoles, Arc<RoleSlice>>>,
+    /// The [`PrincipalSlice`] of each recent principal. An entry is used only for the role set
+    /// it was built for, so it can never be stale either. Bounded by [`PRINCIPAL_SLICES`].
+    principals: RwLock<HashMap<UserId, Arc<PrincipalSlice>>>,
 }
 
 impl ActionEntry {
@@ -90,6 +110,7 @@ impl ActionEntry {
             entities,
             policies,
             roles: RwLock::new(HashMap::new()),
+            principals: RwLock::new(HashMap::new()),
         }
     }
 
@@ -99,22 +120,53 @@ impl ActionEntry {
         roles: &UserRoles,
         build: impl FnOnce() -> Result<RoleSlice, E>,
     ) -> Result<Arc<RoleSlice>, E> {
-        if let Some(slice) = self
-            .roles
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(roles)
-        {
-            return Ok(slice.clone());
-        }
-        let slice = Arc::new(build()?);
-        let mut cache = self.roles.write().unwrap_or_else(PoisonError::into_inner);
-        if cache.len() >= ROLE_SLICES {
-            cache.clear();
-        }
-        cache.insert(roles.clone(), slice.clone());
-        Ok(slice)
+        cached(&self.roles, roles, ROLE_SLICES, |_| true, || {
+            Ok((roles.clone(), Arc::new(build()?)))
+        })
     }
+
+    /// The [`PrincipalSlice`] of `user` holding `roles`, built by `build` unless the one kept
+    /// for `user` was built for exactly these roles.
+    pub(crate) fn principal_slice<E>(
+        &self,
+        user: UserId,
+        roles: &UserRoles,
+        build: impl FnOnce() -> Result<PrincipalSlice, E>,
+    ) -> Result<Arc<PrincipalSlice>, E> {
+        cached(
+            &self.principals,
+            &user,
+            PRINCIPAL_SLICES,
+            |slice| slice.roles == *roles,
+            || Ok((user, Arc::new(build()?))),
+        )
+    }
+}
+
+/// The entry of `map` under `key` if `fresh`, else the one `build` makes, kept (the map is
+/// cleared when it holds `bound` entries).
+fn cached<K: Eq + std::hash::Hash, V, E>(
+    map: &RwLock<HashMap<K, Arc<V>>>,
+    key: &K,
+    bound: usize,
+    fresh: impl FnOnce(&V) -> bool,
+    build: impl FnOnce() -> Result<(K, Arc<V>), E>,
+) -> Result<Arc<V>, E> {
+    if let Some(value) = map
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(key)
+        .filter(|value| fresh(value))
+    {
+        return Ok(Arc::clone(value));
+    }
+    let (key, value) = build()?;
+    let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= bound {
+        map.clear();
+    }
+    map.insert(key, Arc::clone(&value));
+    Ok(value)
 }
 
 /// A loaded policy directory: schema, policies (ids `file-stem.@id`), SoD rules and version.
@@ -131,6 +183,10 @@ pub struct PolicySnapshot {
     pub(crate) role_type: EntityTypeName,
     /// The schema's entity types by their text, so a request does not parse its resource type.
     pub(crate) entity_types: HashMap<String, EntityTypeName>,
+    /// The entity types a bare entity (no attributes, tags or parents) conforms to: a bare
+    /// resource of one of them is left out of the slice, which Cedar cannot tell apart (see
+    /// [`crate::slice`]).
+    pub(crate) bare_entity_types: HashSet<EntityTypeName>,
 }
 
 impl PolicySnapshot {
