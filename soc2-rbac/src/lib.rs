@@ -2,6 +2,7 @@
 
 mod authorizer;
 mod bundle;
+mod cached_roles;
 mod elevation;
 mod elevation_policy;
 mod elevations;
@@ -25,6 +26,7 @@ mod store;
 mod watch;
 
 pub use authorizer::{Authorizer, AuthzError, Decision, EvaluationError};
+pub use cached_roles::{CachedRoleStore, ROLE_CACHE_CAPACITY};
 pub use elevation::{Elevation, ElevationChange, ElevationStatus, ElevationUpdate};
 pub use elevation_policy::{DEFAULT_MAX_ELEVATION, ElevationPolicy, ElevationPolicyError};
 pub use elevations::{ElevationError, ElevationManager};

@@ -1,0 +1,242 @@
+//! `CachedRoleStore`: users' roles served from memory, dropped when the store's change feed
+//! says they changed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use soc2_core::{Change, ChangeFeed, ChangeSubscription, ElevationId, StoreError, UserId};
+use time::OffsetDateTime;
+
+use crate::{
+    Assignment, Elevation, ElevationChange, ElevationUpdate, RoleName, RoleNode, RoleStore,
+    SodRules, UserRoles,
+};
+
+/// Most users whose roles are kept; a full cache is emptied rather than grown.
+pub const ROLE_CACHE_CAPACITY: usize = 100_000;
+
+/// One user's roles as read at `read_at`, valid until the first of their elevations expires.
+#[derive(Debug)]
+struct Entry {
+    roles: UserRoles,
+    read_at: OffsetDateTime,
+    valid_until: Option<OffsetDateTime>,
+}
+
+impl Entry {
+    fn serves(&self, at: OffsetDateTime) -> bool {
+        self.read_at <= at && self.valid_until.is_none_or(|until| at < until)
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    subscription: ChangeSubscription,
+    entries: HashMap<UserId, Entry>,
+    /// Bumped for every change applied: a read that started before a change may not be kept.
+    generation: u64,
+}
+
+impl State {
+    /// Applies the feed's changes; false when nothing may be served.
+    fn catch_up(&mut self) -> bool {
+        let Self {
+            subscription,
+            entries,
+            generation,
+        } = self;
+        subscription.catch_up(|change| match change {
+            Change::UserRoles(user) => {
+                *generation += 1;
+                entries.remove(&user);
+            }
+            Change::RoleHierarchy | Change::Resync => {
+                *generation += 1;
+                entries.clear();
+            }
+            // Session changes say nothing about roles.
+            _ => {}
+        })
+    }
+}
+
+/// A [`RoleStore`] that keeps each user's roles in memory, so an authorization decision does not
+/// read the database. Every write goes to the inner store.
+///
+/// An entry is dropped when the [`ChangeFeed`] reports a change to the user's roles or
+/// elevations, or to the hierarchy (whoever made it: this instance, another one, `soc2ctl`), and
+/// is never served past the expiry of an elevation it includes. While the feed is not live
+/// (connection lost, not caught up), every read goes to the store. So a role change takes
+/// effect on the next request once the feed has delivered it: at once through this instance,
+/// within the feed's delay through others.
+#[derive(Debug)]
+pub struct CachedRoleStore {
+    inner: Arc<dyn RoleStore>,
+    state: Mutex<State>,
+}
+
+impl CachedRoleStore {
+    /// Caches `inner`'s users' roles, following `feed`.
+    #[must_use]
+    pub fn new(inner: Arc<dyn RoleStore>, feed: &ChangeFeed) -> Self {
+        Self {
+            inner,
+            state: Mutex::new(State {
+                subscription: feed.subscribe(),
+                entries: HashMap::new(),
+                generation: 0,
+            }),
+        }
+    }
+
+    /// Users whose roles are cached now (after applying the feed).
+    #[must_use]
+    pub fn cached_users(&self) -> usize {
+        let mut state = self.lock();
+        state.catch_up();
+        state.entries.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn forget(&self, user: Option<UserId>) {
+        let mut state = self.lock();
+        state.generation += 1;
+        match user {
+            Some(user) => {
+                state.entries.remove(&user);
+            }
+            None => state.entries.clear(),
+        }
+    }
+
+    /// Reads `user`'s roles at `at` and when its first elevation active then expires.
+    async fn read(
+        &self,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> Result<(UserRoles, Option<OffsetDateTime>), StoreError> {
+        let roles = self.inner.user_roles(user, at).await?;
+        if roles.elevated.is_empty() {
+            return Ok((roles, None));
+        }
+        let until = self
+            .inner
+            .open_elevations(user, at)
+            .await?
+            .iter()
+            .map(|elevation| elevation.expires_at)
+            .min();
+        Ok((roles, until))
+    }
+}
+
+#[async_trait]
+impl RoleStore for CachedRoleStore {
+    async fn user_roles(&self, user: UserId, at: OffsetDateTime) -> Result<UserRoles, StoreError> {
+        let generation = {
+            let mut state = self.lock();
+            if state.catch_up()
+                && let Some(entry) = state.entries.get(&user).filter(|entry| entry.serves(at))
+            {
+                return Ok(entry.roles.clone());
+            }
+            state.generation
+        };
+        let (roles, valid_until) = self.read(user, at).await?;
+        let mut state = self.lock();
+        if state.catch_up() && state.generation == generation {
+            if state.entries.len() >= ROLE_CACHE_CAPACITY {
+                state.entries.clear();
+            }
+            let entry = Entry {
+                roles: roles.clone(),
+                read_at: at,
+                valid_until,
+            };
+            state.entries.insert(user, entry);
+        }
+        Ok(roles)
+    }
+
+    async fn assign(
+        &self,
+        user: UserId,
+        role: &RoleName,
+        rules: &SodRules,
+        at: OffsetDateTime,
+    ) -> Result<Assignment, StoreError> {
+        let result = self.inner.assign(user, role, rules, at).await;
+        self.forget(Some(user));
+        result
+    }
+
+    async fn revoke(&self, user: UserId, role: &RoleName) -> Result<bool, StoreError> {
+        let result = self.inner.revoke(user, role).await;
+        self.forget(Some(user));
+        result
+    }
+
+    async fn holders(&self, role: &RoleName) -> Result<Vec<UserId>, StoreError> {
+        self.inner.holders(role).await
+    }
+
+    async fn set_parents(&self, role: &RoleName, parents: &[RoleName]) -> Result<(), StoreError> {
+        let result = self.inner.set_parents(role, parents).await;
+        self.forget(None);
+        result
+    }
+
+    async fn hierarchy(&self) -> Result<Vec<RoleNode>, StoreError> {
+        self.inner.hierarchy().await
+    }
+
+    async fn assignments(
+        &self,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<(UserId, Vec<RoleName>)>, StoreError> {
+        self.inner.assignments(after, limit).await
+    }
+
+    async fn add_elevation(
+        &self,
+        elevation: &Elevation,
+        rules: &SodRules,
+    ) -> Result<Assignment, StoreError> {
+        let result = self.inner.add_elevation(elevation, rules).await;
+        self.forget(Some(elevation.user));
+        result
+    }
+
+    async fn elevation(&self, id: ElevationId) -> Result<Option<Elevation>, StoreError> {
+        self.inner.elevation(id).await
+    }
+
+    async fn change_elevation(
+        &self,
+        id: ElevationId,
+        change: ElevationChange<'_>,
+        at: OffsetDateTime,
+    ) -> Result<ElevationUpdate, StoreError> {
+        let result = self.inner.change_elevation(id, change, at).await;
+        match &result {
+            Ok(ElevationUpdate::Applied(elevation)) => self.forget(Some(elevation.user)),
+            Ok(_) => {}
+            // Whether it applied is unknown.
+            Err(_) => self.forget(None),
+        }
+        result
+    }
+
+    async fn open_elevations(
+        &self,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Elevation>, StoreError> {
+        self.inner.open_elevations(user, at).await
+    }
+}
