@@ -101,7 +101,10 @@ pub(crate) fn build(
                 principal_slice(snapshot, action, principal_uid, principal_roles)
             })?;
             let bare = entity.attributes.is_empty() && entity.ancestors.is_empty();
-            let entities = if bare && snapshot.bare_entity_types.contains(resource_uid.type_name())
+            let entities = if bare
+                && snapshot
+                    .bare_entity_types
+                    .contains(resource_uid.type_name())
             {
                 Arc::clone(&principal.entities)
             } else {
@@ -461,17 +464,23 @@ mod tests {
                 .unwrap();
                 assert!(slice.entities.get(&resource).is_none(), "left out");
                 let direct: HashSet<EntityUid> = direct_uids(&snapshot, roles).collect();
-                let ancestors: HashSet<EntityUid> =
-                    slice.entities.ancestors(&principal).unwrap().cloned().collect();
+                let ancestors: HashSet<EntityUid> = slice
+                    .entities
+                    .ancestors(&principal)
+                    .unwrap()
+                    .cloned()
+                    .collect();
                 assert!(ancestors.is_superset(&direct), "{action}: {roles:?}");
 
                 let mut reference = vec![
                     user_entity(&principal, direct).unwrap(),
                     Entity::new_no_attrs(resource.clone(), HashSet::new()),
                 ];
-                reference.extend(role_entities(&snapshot, roles.closure.iter().map(node_pair)));
-                let reference =
-                    Entities::from_entities(reference, Some(&snapshot.schema)).unwrap();
+                reference.extend(role_entities(
+                    &snapshot,
+                    roles.closure.iter().map(node_pair),
+                ));
+                let reference = Entities::from_entities(reference, Some(&snapshot.schema)).unwrap();
                 let request = Request::new(
                     principal.clone(),
                     entry.uid.clone(),
@@ -507,9 +516,11 @@ mod tests {
         let mut errors: Vec<String> = response
             .diagnostics()
             .errors()
-            .map(|cedar_policy::AuthorizationError::PolicyEvaluationError(e)| {
-                e.policy_id().to_string()
-            })
+            .map(
+                |cedar_policy::AuthorizationError::PolicyEvaluationError(e)| {
+                    e.policy_id().to_string()
+                },
+            )
             .collect();
         errors.sort_unstable();
         (

@@ -120,9 +120,13 @@ impl ActionEntry {
         roles: &UserRoles,
         build: impl FnOnce() -> Result<RoleSlice, E>,
     ) -> Result<Arc<RoleSlice>, E> {
-        cached(&self.roles, roles, ROLE_SLICES, |_| true, || {
-            Ok((roles.clone(), Arc::new(build()?)))
-        })
+        cached(
+            &self.roles,
+            roles,
+            ROLE_SLICES,
+            |_| true,
+            || Ok((roles.clone(), Arc::new(build()?))),
+        )
     }
 
     /// The [`PrincipalSlice`] of `user` holding `roles`, built by `build` unless the one kept

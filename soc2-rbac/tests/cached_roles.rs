@@ -72,7 +72,10 @@ async fn roles_are_served_from_memory_until_the_feed_reports_a_change() {
 
     // The feed reports Alice: only her entry is dropped.
     f.publisher.publish(Change::UserRoles(alice));
-    assert_eq!(direct(&f.cached, alice, at(3)).await, ["approver", "auditor"]);
+    assert_eq!(
+        direct(&f.cached, alice, at(3)).await,
+        ["approver", "auditor"]
+    );
     assert_eq!(direct(&f.cached, bob, at(3)).await, ["engineer"]);
 
     // A session change says nothing about roles; a hierarchy change drops everyone.
@@ -95,7 +98,10 @@ async fn nothing_is_served_while_the_feed_is_not_live() {
     assert_eq!(direct(&f.cached, alice, at(1)).await, ["auditor"]);
     f.publisher.set_live(false);
     assign(&*f.inner, alice, "engineer").await;
-    assert_eq!(direct(&f.cached, alice, at(2)).await, ["auditor", "engineer"]);
+    assert_eq!(
+        direct(&f.cached, alice, at(2)).await,
+        ["auditor", "engineer"]
+    );
     assert_eq!(f.cached.cached_users(), 1, "the entry is kept ...");
     f.inner.revoke(alice, &role("engineer")).await.unwrap();
     assert_eq!(
@@ -115,7 +121,10 @@ async fn writes_through_the_cache_take_effect_at_once_without_the_feed() {
     assign(&f.cached, alice, "auditor").await;
     assert_eq!(direct(&f.cached, alice, at(1)).await, ["auditor"]);
     assign(&f.cached, alice, "engineer").await;
-    assert_eq!(direct(&f.cached, alice, at(2)).await, ["auditor", "engineer"]);
+    assert_eq!(
+        direct(&f.cached, alice, at(2)).await,
+        ["auditor", "engineer"]
+    );
     f.cached.revoke(alice, &role("auditor")).await.unwrap();
     assert_eq!(direct(&f.cached, alice, at(3)).await, ["engineer"]);
     f.cached
