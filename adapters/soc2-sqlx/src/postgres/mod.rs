@@ -6,6 +6,10 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+mod changes;
+
+pub use changes::{CHANGES_CHANNEL, follow_changes};
+
 use crate::audit::sql_audit_store;
 use crate::credential::sql_credential_store;
 use crate::error::store_error;

@@ -1,0 +1,50 @@
+-- Change notifications for followers (soc2_sqlx::postgres::follow_changes): every change to a
+-- session, a role assignment, an elevation or the role hierarchy, from any writer (the stores,
+-- soc2ctl, the sweeper, manual SQL), is sent by a trigger with
+-- pg_notify('soc2_changes', '<schema>:<kind>:<key>'). NOTIFY is delivered at commit, in commit
+-- order, and not at all on rollback; no table is kept (a table read by `seq > cursor` is not
+-- exact here: sequence values commit out of order). The schema is in the payload because the
+-- channel is per database: a follower ignores other schemas' changes.
+-- `kind` is 'session' (key: the token digest, lowercase hex), 'user_roles' (key: the user id)
+-- or 'role_hierarchy' (key: '').
+
+-- A session ended (logout, revocation, expiry, rotation: the store deletes the old row), or its
+-- token was changed in place. A touch (last_seen_at_us, idle_expires_at_us) does not publish.
+CREATE FUNCTION soc2_sessions_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR OLD.token_digest IS DISTINCT FROM NEW.token_digest THEN
+        PERFORM pg_notify('soc2_changes',
+            TG_TABLE_SCHEMA || ':session:' || encode(OLD.token_digest, 'hex'));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER soc2_sessions_change AFTER DELETE OR UPDATE OF token_digest ON soc2_sessions
+    FOR EACH ROW EXECUTE FUNCTION soc2_sessions_change();
+
+-- A user's assignments or elevations changed (both users when a row moved between users).
+CREATE FUNCTION soc2_user_roles_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM pg_notify('soc2_changes', TG_TABLE_SCHEMA || ':user_roles:' || OLD.user_id);
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.user_id IS DISTINCT FROM OLD.user_id) THEN
+        PERFORM pg_notify('soc2_changes', TG_TABLE_SCHEMA || ':user_roles:' || NEW.user_id);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER soc2_role_assignments_change AFTER INSERT OR UPDATE OR DELETE
+    ON soc2_role_assignments FOR EACH ROW EXECUTE FUNCTION soc2_user_roles_change();
+CREATE TRIGGER soc2_elevations_change AFTER INSERT OR UPDATE OR DELETE
+    ON soc2_elevations FOR EACH ROW EXECUTE FUNCTION soc2_user_roles_change();
+
+-- The role hierarchy changed.
+CREATE FUNCTION soc2_role_hierarchy_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('soc2_changes', TG_TABLE_SCHEMA || ':role_hierarchy:');
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER soc2_role_parents_change AFTER INSERT OR UPDATE OR DELETE
+    ON soc2_role_parents FOR EACH ROW EXECUTE FUNCTION soc2_role_hierarchy_change();

@@ -1,0 +1,151 @@
+//! The PostgreSQL change follower: `LISTEN soc2_changes`, each notification (sent by the
+//! triggers of migration 12 at commit, in commit order) published to a [`ChangeFeed`].
+
+use std::time::Duration;
+
+use soc2_core::changes::DEFAULT_CHANGE_BUFFER;
+use soc2_core::{Change, ChangeFeed, ChangePublisher, StoreError};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::oneshot;
+
+use crate::changes::{ChangeFollower, change_or_resync};
+use crate::error::store_error;
+
+/// The channel the triggers notify.
+pub const CHANGES_CHANNEL: &str = "soc2_changes";
+
+/// The first wait before reconnecting a lost listener: short, so caches are off only briefly
+/// after a blip, but not zero, so a restarting server is not hammered.
+const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(100);
+/// The longest wait between reconnection attempts (the delay doubles up to it): a database
+/// that comes back is followed again within this long.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
+
+/// Follows the change notifications of the schema `pool` works in (its `current_schema()`) on
+/// one connection of `pool`, which it holds for as long as it runs.
+///
+/// Returns once listening, with the feed live. When the connection is lost the feed stops
+/// being live at once (caches over it serve nothing), the follower reconnects (after 100 ms,
+/// doubling up to 5 s), publishes [`Change::Resync`] (anything may have been missed) and is
+/// live again. A change committed by any writer reaches the feed when its notification
+/// arrives, typically well under a millisecond after the commit. Unknown payloads are logged
+/// and published as [`Change::Resync`]. The follower ends when `pool` is closed, or on
+/// [`ChangeFollower::stop`] or when the handle is dropped.
+///
+/// # Errors
+/// A [`StoreError`] when the database cannot be reached or the listen fails.
+pub async fn follow_changes(pool: &PgPool) -> Result<ChangeFollower, StoreError> {
+    let schema: Option<String> = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(pool)
+        .await
+        .map_err(store_error)?;
+    let schema = schema.ok_or_else(|| {
+        StoreError::Corrupt("no current schema: migrate the database before following it".into())
+    })?;
+    let listener = listen(pool).await.map_err(store_error)?;
+    let (feed, publisher) = ChangeFeed::new(DEFAULT_CHANGE_BUFFER);
+    publisher.set_live(true);
+    let (stop, stopped) = oneshot::channel();
+    let follower = Follower {
+        pool: pool.clone(),
+        schema,
+        publisher,
+    };
+    let task = tokio::spawn(follower.run(listener, stopped));
+    Ok(ChangeFollower::new(feed, stop, task))
+}
+
+async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    // A lost connection is reported at once (and re-established by `Follower::reconnect`),
+    // not silently re-established first.
+    listener.eager_reconnect(false);
+    listener.listen(CHANGES_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// The task's state.
+struct Follower {
+    pool: PgPool,
+    schema: String,
+    publisher: ChangePublisher,
+}
+
+impl Follower {
+    async fn run(self, mut listener: PgListener, mut stopped: oneshot::Receiver<()>) {
+        loop {
+            let lost = tokio::select! {
+                biased;
+                _ = &mut stopped => return,
+                lost = self.relay(&mut listener) => lost,
+            };
+            self.publisher.set_live(false);
+            drop(listener);
+            match lost {
+                Some(error) => tracing::warn!(
+                    target: "soc2::sqlx", %error,
+                    "change listener failed; session and role caches are off until it reconnects"
+                ),
+                None => return, // the pool was closed: the application is shutting down
+            }
+            listener = tokio::select! {
+                biased;
+                _ = &mut stopped => return,
+                listener = self.reconnect() => match listener {
+                    Some(listener) => listener,
+                    None => return,
+                },
+            };
+            self.publisher.publish(Change::Resync);
+            self.publisher.set_live(true);
+            tracing::info!(target: "soc2::sqlx", "change listener reconnected; caches resynced");
+        }
+    }
+
+    /// Publishes notifications until the connection fails (`Some` error) or the pool is
+    /// closed (`None`).
+    async fn relay(&self, listener: &mut PgListener) -> Option<sqlx::Error> {
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    if let Some(change) = self.change(notification.payload()) {
+                        self.publisher.publish(change);
+                    }
+                }
+                Ok(None) => return Some(sqlx::Error::Protocol("connection lost".into())),
+                Err(sqlx::Error::PoolClosed) => return None,
+                Err(error) => return Some(error),
+            }
+        }
+    }
+
+    /// Reconnects with a doubling delay; `None` once the pool is closed.
+    async fn reconnect(&self) -> Option<PgListener> {
+        let mut delay = FIRST_RECONNECT_DELAY;
+        loop {
+            tokio::time::sleep(delay).await;
+            match listen(&self.pool).await {
+                Ok(listener) => return Some(listener),
+                Err(sqlx::Error::PoolClosed) => return None,
+                Err(error) => {
+                    tracing::warn!(target: "soc2::sqlx", %error, ?delay, "change listener cannot reconnect");
+                    delay = (delay * 2).min(MAX_RECONNECT_DELAY);
+                }
+            }
+        }
+    }
+
+    /// The change in a `<schema>:<kind>:<key>` payload; `None` for another schema's.
+    fn change(&self, payload: &str) -> Option<Change> {
+        let mut parts = payload.rsplitn(3, ':');
+        let (key, kind, schema) = (parts.next(), parts.next(), parts.next());
+        match (schema, kind, key) {
+            (Some(schema), Some(kind), Some(key)) if schema == self.schema => {
+                Some(change_or_resync(kind, key))
+            }
+            (Some(_), Some(_), Some(_)) => None,
+            _ => Some(change_or_resync(payload, "")),
+        }
+    }
+}
