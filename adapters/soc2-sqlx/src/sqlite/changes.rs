@@ -124,10 +124,8 @@ struct Poller {
 impl Poller {
     async fn run(mut self, mut stopped: oneshot::Receiver<()>) {
         let start = Instant::now();
-        let mut polls = tokio::time::interval_at(
-            start + self.config.poll_interval,
-            self.config.poll_interval,
-        );
+        let mut polls =
+            tokio::time::interval_at(start + self.config.poll_interval, self.config.poll_interval);
         polls.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut prunes = tokio::time::interval_at(start, self.config.prune_interval);
         prunes.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -175,11 +173,13 @@ impl Poller {
     }
 
     async fn read(&self) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
-        sqlx::query_as("SELECT seq, kind, key FROM soc2_changes WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(self.cursor)
-            .bind(BATCH)
-            .fetch_all(&self.pool)
-            .await
+        sqlx::query_as(
+            "SELECT seq, kind, key FROM soc2_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(self.cursor)
+        .bind(BATCH)
+        .fetch_all(&self.pool)
+        .await
     }
 
     fn publish(&mut self, rows: Vec<(i64, String, String)>) {
