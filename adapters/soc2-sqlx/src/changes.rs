@@ -11,6 +11,8 @@ const SESSION: &str = "session";
 const USER_ROLES: &str = "user_roles";
 /// The kind of a change to the role hierarchy; its key is empty.
 const ROLE_HIERARCHY: &str = "role_hierarchy";
+/// The kind of a change that may have touched anything (a TRUNCATE); its key is empty.
+const RESYNC: &str = "resync";
 
 /// A running follower of the database's change log: the [`ChangeFeed`] it publishes to, and the
 /// background task, which ends on [`ChangeFollower::stop`] or when this handle is dropped.
@@ -71,6 +73,7 @@ pub(crate) fn parse_change(kind: &str, key: &str) -> Option<Change> {
         }
         USER_ROLES => key.parse::<UserId>().ok().map(Change::UserRoles),
         ROLE_HIERARCHY if key.is_empty() => Some(Change::RoleHierarchy),
+        RESYNC if key.is_empty() => Some(Change::Resync),
         _ => None,
     }
 }
@@ -113,6 +116,7 @@ mod tests {
         assert_eq!(parse_change("session", "abcd"), None);
         assert_eq!(parse_change("user_roles", "alice"), None);
         assert_eq!(parse_change("role_hierarchy", "x"), None);
+        assert_eq!(parse_change("resync", ""), Some(Change::Resync));
         assert_eq!(parse_change("passwords", ""), None);
         assert_eq!(change_or_resync("nonsense", "x"), Change::Resync);
     }

@@ -29,7 +29,7 @@ const T0: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
 /// What keeps a test database alive.
 enum Keep {
     Sqlite(tempfile::TempDir, sqlx::SqlitePool),
-    Postgres(TestSchema),
+    Postgres(TestSchema, sqlx::PgPool),
 }
 
 /// A database with a follower on its own pool, and stores on another.
@@ -73,8 +73,8 @@ async fn postgres_db(test: &str) -> Option<Db> {
         changes: follower.feed().subscribe(),
         follower,
         sessions: Arc::new(postgres::PgSessionStore::new(writer.clone())),
-        roles: Arc::new(postgres::PgRoleStore::new(writer)),
-        keep: Keep::Postgres(schema),
+        roles: Arc::new(postgres::PgRoleStore::new(writer.clone())),
+        keep: Keep::Postgres(schema, writer),
     })
 }
 
@@ -102,6 +102,27 @@ impl Db {
         }
     }
 
+    /// Runs `sql` by hand (a DBA), with the digest `$1` if it uses it.
+    async fn manual_sql(&self, sql: &'static str, digest: &[u8; 32]) {
+        let digest = sql.contains("$1").then(|| digest.to_vec());
+        match &self.keep {
+            Keep::Sqlite(_, pool) => {
+                let mut query = sqlx::query(sql);
+                if let Some(digest) = digest {
+                    query = query.bind(digest);
+                }
+                query.execute(pool).await.unwrap();
+            }
+            Keep::Postgres(_, pool) => {
+                let mut query = sqlx::query(sql);
+                if let Some(digest) = digest {
+                    query = query.bind(digest);
+                }
+                query.execute(pool).await.unwrap();
+            }
+        }
+    }
+
     async fn finish(self) {
         assert!(self.follower.feed().is_live());
         let feed = self.follower.feed().clone();
@@ -112,7 +133,7 @@ impl Db {
                 pool.close().await;
                 drop(dir);
             }
-            Keep::Postgres(schema) => schema.drop_schema().await,
+            Keep::Postgres(schema, _) => schema.drop_schema().await,
         }
     }
 }
@@ -193,6 +214,52 @@ macro_rules! change_log_cases {
                     .unwrap()
             );
             assert_eq!(db.published().await, vec![]);
+            db.finish().await;
+        }
+
+        #[tokio::test]
+        async fn a_session_changed_by_hand_publishes_its_old_digest_unless_merely_touched() {
+            let Some(mut db) = $open else { return };
+            let record = session(UserId::new_v7(), 0);
+            db.sessions.insert(&record).await.unwrap();
+            let digest = *record.digest.as_bytes();
+            db.manual_sql(
+                "UPDATE soc2_sessions SET last_seen_at_us = last_seen_at_us + 1, \
+                 idle_expires_at_us = idle_expires_at_us + 1 WHERE token_digest = $1",
+                &digest,
+            )
+            .await;
+            assert_eq!(db.published().await, vec![], "a touch publishes nothing");
+            db.manual_sql(
+                "UPDATE soc2_sessions SET absolute_expires_at_us = 0 WHERE token_digest = $1",
+                &digest,
+            )
+            .await;
+            assert_eq!(db.published().await, vec![digest_of(&record)]);
+            db.manual_sql(
+                "UPDATE soc2_sessions SET idle_expires_at_us = 0 WHERE token_digest = $1",
+                &digest,
+            )
+            .await;
+            assert_eq!(db.published().await, vec![digest_of(&record)]);
+            db.manual_sql(
+                "UPDATE soc2_sessions SET token_digest = $1 WHERE token_digest = $1",
+                &digest,
+            )
+            .await;
+            assert_eq!(db.published().await, vec![], "nothing changed");
+            let mut moved = digest;
+            moved[0] ^= 1;
+            db.manual_sql(
+                "UPDATE soc2_sessions SET token_digest = $1 WHERE user_id IS NOT NULL",
+                &moved,
+            )
+            .await;
+            assert_eq!(
+                db.published().await,
+                vec![digest_of(&record)],
+                "the old digest"
+            );
             db.finish().await;
         }
 
@@ -384,7 +451,7 @@ mod postgres_log {
             follower,
             sessions: Arc::new(postgres::PgSessionStore::new(writer.clone())),
             roles: Arc::new(postgres::PgRoleStore::new(writer.clone())),
-            keep: Keep::Postgres(schema),
+            keep: Keep::Postgres(schema, writer.clone()),
         };
         assert!(db.follower.feed().is_live());
 
@@ -405,6 +472,21 @@ mod postgres_log {
         db.sessions.insert(&record).await.unwrap();
         db.sessions.remove(&record.digest).await.unwrap();
         assert_eq!(db.published().await, vec![digest_of(&record)]);
+        db.finish().await;
+    }
+
+    #[tokio::test]
+    async fn a_truncate_publishes_a_resync() {
+        let Some(mut db) = postgres_db(module_path!()).await else {
+            return;
+        };
+        db.sessions
+            .insert(&session(UserId::new_v7(), 0))
+            .await
+            .unwrap();
+        db.manual_sql("TRUNCATE soc2_sessions, soc2_role_parents", &[0; 32])
+            .await;
+        assert_eq!(db.published().await, vec![Change::Resync]);
         db.finish().await;
     }
 

@@ -5,7 +5,7 @@
 -- (a rolled-back insert gives its value back with the rest of the transaction), so a follower
 -- that finds a row whose `seq` is not its cursor + 1 knows rows were pruned before it read them.
 -- `kind` is 'session' (key: the token digest, hex), 'user_roles' (key: the user id) or
--- 'role_hierarchy' (key: ''); `at_us` is microseconds since the Unix epoch, UTC, for pruning.
+-- 'role_hierarchy' (key: ''); followers also accept 'resync' (key: '': drop everything); `at_us` is microseconds since the Unix epoch, UTC, for pruning.
 CREATE TABLE soc2_changes (
     seq   INTEGER PRIMARY KEY AUTOINCREMENT,
     kind  TEXT    NOT NULL,
@@ -22,10 +22,21 @@ BEGIN
             CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER));
 END;
 
--- A token rotated in place (manual SQL; the store deletes and inserts). A touch
--- (last_seen_at_us, idle_expires_at_us) does not publish.
-CREATE TRIGGER soc2_sessions_rotated_change AFTER UPDATE OF token_digest ON soc2_sessions
+-- A session changed in place by hand (the store rotates by delete and insert): its token, or
+-- anything but a touch. A touch only moves last_seen_at_us and idle_expires_at_us later, and
+-- does not publish.
+CREATE TRIGGER soc2_sessions_updated_change AFTER UPDATE ON soc2_sessions
 WHEN OLD.token_digest IS NOT NEW.token_digest
+    OR OLD.session_id IS NOT NEW.session_id
+    OR OLD.user_id IS NOT NEW.user_id
+    OR OLD.created_at_us IS NOT NEW.created_at_us
+    OR OLD.absolute_expires_at_us IS NOT NEW.absolute_expires_at_us
+    OR OLD.authenticated_at_us IS NOT NEW.authenticated_at_us
+    OR OLD.factors IS NOT NEW.factors
+    OR OLD.mfa_verified_at_us IS NOT NEW.mfa_verified_at_us
+    OR OLD.client_ip IS NOT NEW.client_ip
+    OR OLD.user_agent IS NOT NEW.user_agent
+    OR NEW.idle_expires_at_us < OLD.idle_expires_at_us
 BEGIN
     INSERT INTO soc2_changes (kind, key, at_us)
     VALUES ('session', lower(hex(OLD.token_digest)),

@@ -136,16 +136,49 @@ impl Follower {
         }
     }
 
-    /// The change in a `<schema>:<kind>:<key>` payload; `None` for another schema's.
     fn change(&self, payload: &str) -> Option<Change> {
-        let mut parts = payload.rsplitn(3, ':');
-        let (key, kind, schema) = (parts.next(), parts.next(), parts.next());
-        match (schema, kind, key) {
-            (Some(schema), Some(kind), Some(key)) if schema == self.schema => {
-                Some(change_or_resync(kind, key))
-            }
-            (Some(_), Some(_), Some(_)) => None,
-            _ => Some(change_or_resync(payload, "")),
+        payload_change(&self.schema, payload)
+    }
+}
+
+/// The change in a `<schema>:<kind>:<key>` payload; `None` for another schema's.
+fn payload_change(own_schema: &str, payload: &str) -> Option<Change> {
+    let mut parts = payload.rsplitn(3, ':');
+    let (key, kind, schema) = (parts.next(), parts.next(), parts.next());
+    match (schema, kind, key) {
+        (Some(schema), Some(kind), Some(key)) if schema == own_schema => {
+            Some(change_or_resync(kind, key))
         }
+        (Some(_), Some(_), Some(_)) => None,
+        _ => Some(change_or_resync(payload, "")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_of_this_schema_are_changes_others_are_ignored_and_garbage_resyncs() {
+        let digest = "0f".repeat(32);
+        assert_eq!(
+            payload_change("app", &format!("app:session:{digest}")),
+            Some(Change::Session([0x0f; 32]))
+        );
+        assert_eq!(
+            payload_change("a:b", "a:b:role_hierarchy:"),
+            Some(Change::RoleHierarchy),
+            "a schema name may hold colons"
+        );
+        assert_eq!(payload_change("app", "app:resync:"), Some(Change::Resync));
+        assert_eq!(
+            payload_change("app", &format!("other:session:{digest}")),
+            None
+        );
+        assert_eq!(
+            payload_change("app", "app:session:zz"),
+            Some(Change::Resync)
+        );
+        assert_eq!(payload_change("app", "hello"), Some(Change::Resync));
     }
 }
