@@ -427,6 +427,24 @@ mod sqlite_log {
     }
 }
 
+#[tokio::test]
+async fn a_sqlite_follower_on_a_closed_pool_is_not_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("closed.db").display());
+    let pool = sqlite::connect(&url).await.unwrap();
+    sqlite::migrate(&pool).await.unwrap();
+    let follower = sqlite::follow_changes(
+        &pool,
+        sqlite::PollConfig::default().with_poll_interval(POLL),
+    )
+    .await
+    .unwrap();
+    assert!(follower.feed().is_live());
+    pool.close().await;
+    wait_until(|| !follower.feed().is_live()).await;
+    follower.stop().await;
+}
+
 mod postgres_log {
     use super::*;
 

@@ -133,15 +133,18 @@ impl Poller {
             tokio::select! {
                 biased;
                 _ = &mut stopped => return,
-                _ = polls.tick() => self.poll().await,
+                _ = polls.tick() => if !self.poll().await {
+                    return;
+                },
                 _ = prunes.tick() => self.prune().await,
             }
         }
     }
 
     /// Publishes every row after the cursor; on failure the feed is not live until a poll
-    /// succeeds, which then starts with a resync.
-    async fn poll(&mut self) {
+    /// succeeds, which then starts with a resync. False once the pool is closed (the
+    /// application is shutting down): the follower ends.
+    async fn poll(&mut self) -> bool {
         loop {
             match self.read().await {
                 Ok(rows) => {
@@ -154,8 +157,12 @@ impl Poller {
                     let full = rows.len() as i64 >= BATCH;
                     self.publish(rows);
                     if !full {
-                        return;
+                        return true;
                     }
+                }
+                Err(sqlx::Error::PoolClosed) => {
+                    self.publisher.set_live(false);
+                    return false;
                 }
                 Err(error) => {
                     if self.live {
@@ -166,7 +173,7 @@ impl Poller {
                     }
                     self.publisher.set_live(false);
                     self.live = false;
-                    return;
+                    return true;
                 }
             }
         }
