@@ -53,7 +53,9 @@ impl Entries {
             // Roles are not part of a session record.
             _ => {}
         });
-        if !live && !records.is_empty() {
+        if !live {
+            // Whatever was read before may be stale by the time the feed is back, even if its
+            // producer came back without a resync.
             records.clear();
             *generation += 1;
         }
