@@ -21,16 +21,28 @@ const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(100);
 /// The longest wait between reconnection attempts (the delay doubles up to it): a database
 /// that comes back is followed again within this long.
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
+/// How often the follower notifies its own channel (through another connection of the pool):
+/// a listener that hears nothing at all is on a dead connection that TCP has not reported.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a listener may hear nothing, heartbeats included, before its connection is
+/// treated as lost: three heartbeats, so one slow round trip is not an outage, and far below
+/// a cache's staleness backstop (the reference server's: 60 s).
+const SILENCE_LIMIT: Duration = Duration::from_secs(15);
+/// The kind of a heartbeat payload: no change.
+const HEARTBEAT: &str = "heartbeat";
 
 /// Follows the change notifications of the schema `pool` works in (its `current_schema()`) on
-/// one connection of `pool`, which it holds for as long as it runs.
+/// one connection of `pool`, which it holds for as long as it runs (so `pool` needs at least
+/// two connections: the heartbeats below use another).
 ///
 /// Returns once listening, with the feed live. When the connection is lost the feed stops
 /// being live at once (caches over it serve nothing), the follower reconnects (after 100 ms,
 /// doubling up to 5 s), publishes [`Change::Resync`] (anything may have been missed) and is
 /// live again. A change committed by any writer reaches the feed when its notification
-/// arrives, typically well under a millisecond after the commit. Unknown payloads are logged
-/// and published as [`Change::Resync`]. The follower ends when `pool` is closed, or on
+/// arrives, typically well under a millisecond after the commit. A connection that dies without
+/// TCP noticing is caught by heartbeats: every 5 s the follower notifies its own channel through
+/// another connection, and a listener that hears nothing for 15 s counts as lost. Unknown
+/// payloads are logged and published as [`Change::Resync`]. The follower ends when `pool` is closed, or on
 /// [`ChangeFollower::stop`] or when the handle is dropped.
 ///
 /// # Errors
@@ -52,7 +64,11 @@ pub async fn follow_changes(pool: &PgPool) -> Result<ChangeFollower, StoreError>
         schema,
         publisher,
     };
-    let task = tokio::spawn(follower.run(listener, stopped));
+    let heartbeats = tokio::spawn(heartbeats(pool.clone(), follower.schema.clone()));
+    let task = tokio::spawn(async move {
+        follower.run(listener, stopped).await;
+        heartbeats.abort();
+    });
     Ok(ChangeFollower::new(feed, stop, task))
 }
 
@@ -63,6 +79,28 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     listener.eager_reconnect(false);
     listener.listen(CHANGES_CHANNEL).await?;
     Ok(listener)
+}
+
+/// Notifies `<schema>:heartbeat:` every [`HEARTBEAT_INTERVAL`] (also heard by the other
+/// instances' followers on the database, which ignore it).
+async fn heartbeats(pool: PgPool, schema: String) {
+    let payload = format!("{schema}:{HEARTBEAT}:");
+    let mut ticks = tokio::time::interval(HEARTBEAT_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANGES_CHANNEL)
+            .bind(&payload)
+            .execute(&pool)
+            .await;
+        match sent {
+            Ok(_) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            // The listener, hearing nothing, reports the outage.
+            Err(error) => tracing::debug!(target: "soc2::sqlx", %error, "heartbeat not sent"),
+        }
+    }
 }
 
 /// The task's state.
@@ -103,11 +141,18 @@ impl Follower {
         }
     }
 
-    /// Publishes notifications until the connection fails (`Some` error) or the pool is
-    /// closed (`None`).
+    /// Publishes notifications until the connection fails or stays silent for
+    /// [`SILENCE_LIMIT`] (`Some` error) or the pool is closed (`None`).
     async fn relay(&self, listener: &mut PgListener) -> Option<sqlx::Error> {
         loop {
-            match listener.try_recv().await {
+            // Cancelling a receive is safe here: the listener is dropped right after.
+            let Ok(received) = tokio::time::timeout(SILENCE_LIMIT, listener.try_recv()).await
+            else {
+                return Some(sqlx::Error::Protocol(format!(
+                    "no notification, not even a heartbeat, for {SILENCE_LIMIT:?}"
+                )));
+            };
+            match received {
                 Ok(Some(notification)) => {
                     if let Some(change) = self.change(notification.payload()) {
                         self.publisher.publish(change);
@@ -146,6 +191,7 @@ fn payload_change(own_schema: &str, payload: &str) -> Option<Change> {
     let mut parts = payload.rsplitn(3, ':');
     let (key, kind, schema) = (parts.next(), parts.next(), parts.next());
     match (schema, kind, key) {
+        (Some(_), Some(HEARTBEAT), Some("")) => None,
         (Some(schema), Some(kind), Some(key)) if schema == own_schema => {
             Some(change_or_resync(kind, key))
         }
@@ -171,6 +217,8 @@ mod tests {
             "a schema name may hold colons"
         );
         assert_eq!(payload_change("app", "app:resync:"), Some(Change::Resync));
+        assert_eq!(payload_change("app", "app:heartbeat:"), None);
+        assert_eq!(payload_change("app", "other:heartbeat:"), None);
         assert_eq!(
             payload_change("app", &format!("other:session:{digest}")),
             None
