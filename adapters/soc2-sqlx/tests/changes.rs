@@ -493,6 +493,59 @@ mod postgres_log {
         db.finish().await;
     }
 
+    /// A network that silently stops carrying packets (no reset, no close): the listener hears
+    /// no heartbeat, counts its connection as lost, and once the network is back reconnects
+    /// and resyncs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silently_dead_connection_is_caught_by_heartbeats() {
+        let Some(schema) = TestSchema::create("changes::postgres_log::silently_dead").await else {
+            return;
+        };
+        let writer = schema.pool().await;
+        postgres::migrate(&writer).await.unwrap();
+        let upstream = {
+            let options = schema.options();
+            let host = options.get_host().to_owned();
+            let port = options.get_port();
+            tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .unwrap()
+                .next()
+                .unwrap()
+        };
+        let proxy = StallingProxy::start(upstream).await;
+        let follower_pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_with(schema.options().host("127.0.0.1").port(proxy.addr.port()))
+            .await
+            .unwrap();
+        let config = postgres::ListenConfig::default()
+            .with_heartbeat(Duration::from_millis(50), Duration::from_millis(300));
+        let follower = postgres::follow_changes_with(&follower_pool, config)
+            .await
+            .unwrap();
+        let mut db = Db {
+            changes: follower.feed().subscribe(),
+            follower,
+            sessions: Arc::new(postgres::PgSessionStore::new(writer.clone())),
+            roles: Arc::new(postgres::PgRoleStore::new(writer.clone())),
+            keep: Keep::Postgres(schema, writer),
+        };
+        assert_eq!(db.published().await, vec![]);
+
+        proxy.stall(true);
+        wait_until(|| !db.follower.feed().is_live()).await;
+        proxy.stall(false);
+        assert_eq!(db.next().await, Change::Resync);
+        wait_until(|| db.follower.feed().is_live()).await;
+        let record = session(UserId::new_v7(), 0);
+        db.sessions.insert(&record).await.unwrap();
+        db.sessions.remove(&record.digest).await.unwrap();
+        assert_eq!(db.published().await, vec![digest_of(&record)]);
+        db.finish().await;
+    }
+
     #[tokio::test]
     async fn a_truncate_publishes_a_resync() {
         let Some(mut db) = postgres_db(module_path!()).await else {
@@ -539,5 +592,60 @@ async fn wait_until(condition: impl Fn() -> bool) {
             "condition not reached"
         );
         tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// A TCP proxy whose links can stall: bytes stop flowing both ways, sockets stay open.
+struct StallingProxy {
+    addr: std::net::SocketAddr,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallingProxy {
+    async fn start(upstream: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let links = Arc::clone(&stalled);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(pump(client_read, server_write, Arc::clone(&links)));
+                tokio::spawn(pump(server_read, client_write, Arc::clone(&links)));
+            }
+        });
+        Self { addr, stalled }
+    }
+
+    fn stall(&self, stalled: bool) {
+        self.stalled
+            .store(stalled, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to`, holding every chunk while the link is stalled.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        // A stalled network: the proxy's own wait, not a test's synchronisation.
+        while stalled.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }

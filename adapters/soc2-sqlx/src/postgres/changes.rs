@@ -21,13 +21,45 @@ const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(100);
 /// The longest wait between reconnection attempts (the delay doubles up to it): a database
 /// that comes back is followed again within this long.
 const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
-/// How often the follower notifies its own channel (through another connection of the pool):
-/// a listener that hears nothing at all is on a dead connection that TCP has not reported.
-const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the follower notifies its own channel by default (through another connection of
+/// the pool): a listener that hears nothing at all is on a dead connection that TCP has not
+/// reported.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// How long a listener may hear nothing, heartbeats included, before its connection is
-/// treated as lost: three heartbeats, so one slow round trip is not an outage, and far below
-/// a cache's staleness backstop (the reference server's: 60 s).
-const SILENCE_LIMIT: Duration = Duration::from_secs(15);
+/// treated as lost, by default: three heartbeats, so one slow round trip is not an outage, and
+/// far below a cache's staleness backstop (the reference server's: 60 s).
+pub const DEFAULT_SILENCE_LIMIT: Duration = Duration::from_secs(15);
+
+/// How a [`follow_changes_with`] follower checks that its connection is alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListenConfig {
+    /// How often the follower notifies itself ([`DEFAULT_HEARTBEAT_INTERVAL`]).
+    pub heartbeat_interval: Duration,
+    /// How long the listener may hear nothing before its connection counts as lost
+    /// ([`DEFAULT_SILENCE_LIMIT`]).
+    pub silence_limit: Duration,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            silence_limit: DEFAULT_SILENCE_LIMIT,
+        }
+    }
+}
+
+impl ListenConfig {
+    /// Heartbeats every `interval` (at least 1 ms); a silence of `silence_limit` (at least two
+    /// intervals) counts as a lost connection.
+    #[must_use]
+    pub fn with_heartbeat(mut self, interval: Duration, silence_limit: Duration) -> Self {
+        self.heartbeat_interval = interval.max(Duration::from_millis(1));
+        self.silence_limit = silence_limit.max(self.heartbeat_interval * 2);
+        self
+    }
+}
 /// The kind of a heartbeat payload: no change.
 const HEARTBEAT: &str = "heartbeat";
 
@@ -41,13 +73,25 @@ const HEARTBEAT: &str = "heartbeat";
 /// live again. A change committed by any writer reaches the feed when its notification
 /// arrives, typically well under a millisecond after the commit. A connection that dies without
 /// TCP noticing is caught by heartbeats: every 5 s the follower notifies its own channel through
-/// another connection, and a listener that hears nothing for 15 s counts as lost. Unknown
+/// another connection, and a listener that hears nothing for 15 s counts as lost
+/// ([`ListenConfig`], [`follow_changes_with`]). Unknown
 /// payloads are logged and published as [`Change::Resync`]. The follower ends when `pool` is closed, or on
 /// [`ChangeFollower::stop`] or when the handle is dropped.
 ///
 /// # Errors
 /// A [`StoreError`] when the database cannot be reached or the listen fails.
 pub async fn follow_changes(pool: &PgPool) -> Result<ChangeFollower, StoreError> {
+    follow_changes_with(pool, ListenConfig::default()).await
+}
+
+/// [`follow_changes`] with other heartbeat timings.
+///
+/// # Errors
+/// As [`follow_changes`].
+pub async fn follow_changes_with(
+    pool: &PgPool,
+    config: ListenConfig,
+) -> Result<ChangeFollower, StoreError> {
     let schema: Option<String> = sqlx::query_scalar("SELECT current_schema()")
         .fetch_one(pool)
         .await
@@ -63,8 +107,13 @@ pub async fn follow_changes(pool: &PgPool) -> Result<ChangeFollower, StoreError>
         pool: pool.clone(),
         schema,
         publisher,
+        silence_limit: config.silence_limit,
     };
-    let heartbeats = tokio::spawn(heartbeats(pool.clone(), follower.schema.clone()));
+    let heartbeats = tokio::spawn(heartbeats(
+        pool.clone(),
+        follower.schema.clone(),
+        config.heartbeat_interval,
+    ));
     let task = tokio::spawn(async move {
         follower.run(listener, stopped).await;
         heartbeats.abort();
@@ -81,11 +130,11 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Notifies `<schema>:heartbeat:` every [`HEARTBEAT_INTERVAL`] (also heard by the other
-/// instances' followers on the database, which ignore it).
-async fn heartbeats(pool: PgPool, schema: String) {
+/// Notifies `<schema>:heartbeat:` every `interval` (also heard by the other instances'
+/// followers on the database, which ignore it).
+async fn heartbeats(pool: PgPool, schema: String, interval: Duration) {
     let payload = format!("{schema}:{HEARTBEAT}:");
-    let mut ticks = tokio::time::interval(HEARTBEAT_INTERVAL);
+    let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
@@ -108,6 +157,7 @@ struct Follower {
     pool: PgPool,
     schema: String,
     publisher: ChangePublisher,
+    silence_limit: Duration,
 }
 
 impl Follower {
@@ -142,14 +192,14 @@ impl Follower {
     }
 
     /// Publishes notifications until the connection fails or stays silent for
-    /// [`SILENCE_LIMIT`] (`Some` error) or the pool is closed (`None`).
+    /// `silence_limit` (`Some` error) or the pool is closed (`None`).
     async fn relay(&self, listener: &mut PgListener) -> Option<sqlx::Error> {
         loop {
             // Cancelling a receive is safe here: the listener is dropped right after.
-            let Ok(received) = tokio::time::timeout(SILENCE_LIMIT, listener.try_recv()).await
-            else {
+            let silence = self.silence_limit;
+            let Ok(received) = tokio::time::timeout(silence, listener.try_recv()).await else {
                 return Some(sqlx::Error::Protocol(format!(
-                    "no notification, not even a heartbeat, for {SILENCE_LIMIT:?}"
+                    "no notification, not even a heartbeat, for {silence:?}"
                 )));
             };
             match received {

@@ -8,7 +8,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 mod changes;
 
-pub use changes::{CHANGES_CHANNEL, follow_changes};
+pub use changes::{
+    CHANGES_CHANNEL, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SILENCE_LIMIT, ListenConfig,
+    follow_changes, follow_changes_with,
+};
 
 use crate::audit::sql_audit_store;
 use crate::credential::sql_credential_store;
