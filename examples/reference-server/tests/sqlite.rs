@@ -524,7 +524,8 @@ async fn with_watch_policies_an_edit_is_in_force_without_a_reload_request() {
 
 /// A revocation by another process on the same SQLite file (what `soc2ctl user
 /// revoke-sessions` does: `SessionManager::revoke_user` on a pool of its own) ends a session
-/// the running server's cache holds, within one poll interval of the change log.
+/// the running server's cache holds, within one poll interval of the change log. First the
+/// test shows the cache is on: a session deleted behind the log's back is still served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_by_another_process_ends_a_cached_session_within_a_poll_interval() {
     use std::sync::Arc;
@@ -559,6 +560,46 @@ async fn a_revocation_by_another_process_ends_a_cached_session_within_a_poll_int
     let pool = sqlite::connect_existing(&server.database_url)
         .await
         .unwrap();
+
+    // The cache is on and holds what the server validated: a session deleted behind the change
+    // log's back (its trigger dropped for that transaction) is still served.
+    let probe = server.login("peggy", STRONG).await;
+    for _ in 0..2 {
+        assert_eq!(
+            server.get("/api/me", Some(&probe)).await.status,
+            StatusCode::OK
+        );
+    }
+    let probe_digest = SessionToken::parse(probe.token().as_bytes())
+        .unwrap()
+        .digest();
+    let mut unpublished = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let trigger: String = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE name = 'soc2_sessions_deleted_change'",
+    )
+    .fetch_one(&mut *unpublished)
+    .await
+    .unwrap();
+    sqlx::query("DROP TRIGGER soc2_sessions_deleted_change")
+        .execute(&mut *unpublished)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM soc2_sessions WHERE token_digest = $1")
+        .bind(probe_digest.as_bytes().to_vec())
+        .execute(&mut *unpublished)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(trigger))
+        .execute(&mut *unpublished)
+        .await
+        .unwrap();
+    unpublished.commit().await.unwrap();
+    assert_eq!(
+        server.get("/api/me", Some(&probe)).await.status,
+        StatusCode::OK,
+        "served from the cache"
+    );
+
     let user: String =
         sqlx::query_scalar("SELECT user_id FROM soc2_credentials WHERE username = 'peggy'")
             .fetch_one(&pool)
@@ -575,6 +616,7 @@ async fn a_revocation_by_another_process_ends_a_cached_session_within_a_poll_int
         ),
     );
     let revoked_at = Instant::now();
+    // Peggy's first session, which the cache also holds, is what the tool revokes.
     let revoked = tool
         .revoke_user(
             user.parse::<UserId>().unwrap(),

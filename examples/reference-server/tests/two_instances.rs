@@ -3,9 +3,10 @@
 //! one frees the account on the other, a session made on one works on the other, and a
 //! revocation through one ends the session on the other promptly. Each instance serves
 //! sessions from its in-process cache (`[session] cache`, on by default), which drops a
-//! session when PostgreSQL's NOTIFY for it arrives: the test first makes sure the other
-//! instance's cache holds the session, then polls it until it refuses the session, failing
-//! after a 5 s deadline (in practice it takes milliseconds).
+//! session when PostgreSQL's NOTIFY for it arrives: the test shows that A's cache serves what
+//! it holds (a session deleted behind the change log's back), makes sure A's cache holds the
+//! sessions B then revokes, and polls A until it refuses them, failing after a 5 s deadline
+//! (in practice it takes milliseconds).
 //!
 //! Skipped with a notice without `SOC2_TEST_POSTGRES_URL`, failed with
 //! `SOC2_TEST_POSTGRES_REQUIRED=1` (see `soc2_testkit::postgres`).
@@ -98,6 +99,7 @@ async fn two_processes_share_lockouts_sessions_and_revocations() {
     assert_ne!(a.http.addr, b.http.addr);
 
     lockout_and_unlock_across(&a.http, &b.http).await;
+    the_cache_serves_what_it_holds(&a.http, &b.http, &schema).await;
     sessions_and_revocations_across(&a.http, &b.http).await;
 
     let auditor = a.http.auditor().await;
@@ -149,6 +151,39 @@ async fn lockout_and_unlock_across(a: &Http, b: &Http) {
     let me = b.get("/api/me", Some(&olivia)).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.json()["username"], "olivia");
+}
+
+/// A's cache is on and holds what A validated: a session deleted behind the change log's
+/// back (triggers off for that transaction, as only a superuser can) is still served by A,
+/// which read it twice, and refused by B, which never cached it. So the revocations below
+/// reach A through the change feed, not through a cache miss.
+async fn the_cache_serves_what_it_holds(a: &Http, b: &Http, schema: &TestSchema) {
+    let probe = a.login("olivia", STRONG).await;
+    for _ in 0..2 {
+        assert_eq!(a.get("/api/me", Some(&probe)).await.status, StatusCode::OK);
+    }
+    let digest = soc2_session::SessionToken::parse(probe.token().as_bytes())
+        .unwrap()
+        .digest();
+    let pool = schema.pool().await;
+    let mut unpublished = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *unpublished)
+        .await
+        .unwrap();
+    let deleted = sqlx::query("DELETE FROM soc2_sessions WHERE token_digest = $1")
+        .bind(digest.as_bytes().to_vec())
+        .execute(&mut *unpublished)
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+    unpublished.commit().await.unwrap();
+    pool.close().await;
+    assert_eq!(a.get("/api/me", Some(&probe)).await.status, StatusCode::OK);
+    assert_eq!(
+        b.get("/api/me", Some(&probe)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 /// Requests `session` on `at` (every 2 ms) until it is refused as unauthenticated; fails
