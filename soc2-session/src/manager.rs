@@ -4,10 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use soc2_audit::{Actor, AuditError, AuditEvent, AuditLog, Outcome, SdkAction, Target};
-use soc2_core::{Clock, RequestContext, SessionId, StoreError, UserId, truncate_to_micros};
+use soc2_core::{
+    ChangeFeed, Clock, RequestContext, SessionId, StoreError, UserId, truncate_to_micros,
+};
 use time::OffsetDateTime;
 
-use crate::cache::SessionCache;
+use crate::cache::{Lookup, SessionCache};
 use crate::{
     AuthLevel, Factor, OnSessionLimit, SessionPolicy, SessionRecord, SessionStore, SessionToken,
     TokenDigest, TokenError,
@@ -145,10 +147,27 @@ impl SessionManager {
     ///
     /// # Warning
     /// A session revoked or rotated through *another* app instance stays usable here for up to
-    /// `max_staleness`. Revocations through this manager take effect at once.
+    /// `max_staleness`. Revocations through this manager take effect at once. Use
+    /// [`SessionManager::with_cache_fed_by`] when other instances or tools write the store.
     #[must_use]
     pub fn with_cache(mut self, max_staleness: Duration) -> Self {
         self.cache = Some(Arc::new(SessionCache::new(max_staleness)));
+        self
+    }
+
+    /// Serves validated sessions from memory, dropping each one as soon as `feed` reports it
+    /// ended or rotated, whoever did it (another app instance, `soc2ctl`, the sweeper, manual
+    /// SQL): a store adapter's change follower (such as soc2-sqlx's `follow_changes`)
+    /// publishes every change the store's database commits.
+    ///
+    /// Before every lookup the cache applies the changes published so far; while `feed` is not
+    /// live (the follower lost its database, or stopped) it serves nothing and every validation
+    /// reads the store. A store read that a change overtook is not cached. `max_staleness`
+    /// remains a backstop: no entry is served longer after its store read, whatever the feed
+    /// says.
+    #[must_use]
+    pub fn with_cache_fed_by(mut self, feed: &ChangeFeed, max_staleness: Duration) -> Self {
+        self.cache = Some(Arc::new(SessionCache::fed_by(feed, max_staleness)));
         self
     }
 
@@ -218,12 +237,13 @@ impl SessionManager {
         let token = SessionToken::parse(presented).map_err(|_| SessionError::Invalid)?;
         let digest = token.digest();
         let now = self.now();
-        let cached = self
-            .cache
-            .as_ref()
-            .and_then(|cache| cache.get(&digest, now));
-        if let Some(record) = cached.filter(|record| self.usable_without_store(record, now)) {
-            return Ok(Session { record });
+        let mut ticket = None;
+        if let Some(cache) = &self.cache {
+            let (cached, lookup_ticket): Lookup = cache.get(&digest, now);
+            if let Some(record) = cached.filter(|record| self.usable_without_store(record, now)) {
+                return Ok(Session { record });
+            }
+            ticket = Some(lookup_ticket);
         }
         let mut record = self
             .store
@@ -267,8 +287,8 @@ impl SessionManager {
             record.last_seen_at = now;
             record.idle_expires_at = idle_expires_at;
         }
-        if let Some(cache) = &self.cache {
-            cache.put(&record, now);
+        if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
+            cache.put(&record, now, ticket);
         }
         Ok(Session { record })
     }
@@ -298,7 +318,10 @@ impl SessionManager {
             }
         }
         self.forget(&current.record.digest);
-        if !self.store.rotate(&current.record.digest, &record).await? {
+        let rotated = self.store.rotate(&current.record.digest, &record).await?;
+        // Again after the write: a validation that read the store meanwhile is not cached.
+        self.forget(&current.record.digest);
+        if !rotated {
             return Err(SessionError::Invalid);
         }
         let event = self
@@ -329,7 +352,9 @@ impl SessionManager {
             return Ok(false);
         };
         self.forget(&token.digest());
-        match self.store.remove(&token.digest()).await? {
+        let removed = self.store.remove(&token.digest()).await?;
+        self.forget(&token.digest());
+        match removed {
             Some(record) => {
                 self.audit_revoked(&[record], by, "logout or revocation", context)?;
                 Ok(true)
@@ -356,7 +381,9 @@ impl SessionManager {
             return Ok(false);
         };
         self.forget(&record.digest);
-        match self.store.remove(&record.digest).await? {
+        let removed = self.store.remove(&record.digest).await?;
+        self.forget(&record.digest);
+        match removed {
             Some(record) => {
                 self.audit_revoked(&[record], by, "session ended by id", context)?;
                 Ok(true)
@@ -379,6 +406,9 @@ impl SessionManager {
             cache.remove_user(user);
         }
         let removed = self.store.remove_user(user, None).await?;
+        if let Some(cache) = &self.cache {
+            cache.remove_user(user);
+        }
         self.audit_revoked(&removed, by, "all sessions of the user revoked", context)?;
         Ok(removed.len())
     }
@@ -499,7 +529,9 @@ impl SessionManager {
                 by_use.sort_by_key(|record| record.last_seen_at);
                 for record in by_use.iter().take(by_use.len() + 1 - limit) {
                     self.forget(&record.digest);
-                    if self.store.remove(&record.digest).await?.is_some() {
+                    let removed = self.store.remove(&record.digest).await?;
+                    self.forget(&record.digest);
+                    if removed.is_some() {
                         let event = self
                             .event(
                                 SdkAction::SessionLimitReached,

@@ -21,6 +21,7 @@ macro_rules! pool_store {
 }
 
 mod audit;
+mod changes;
 mod credential;
 mod credential_rows;
 mod error;
@@ -38,6 +39,8 @@ mod role_rows;
 mod rows;
 mod session;
 mod session_rows;
+
+pub use changes::ChangeFollower;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;

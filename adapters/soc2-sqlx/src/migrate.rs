@@ -79,6 +79,11 @@ macro_rules! embedded_migrations {
                     "/0011_password_resets.sql"
                 )),
             },
+            Migration {
+                version: 12,
+                name: "changes",
+                sql: include_str!(concat!("../../migrations/", $dir, "/0012_changes.sql")),
+            },
         ];
     };
 }

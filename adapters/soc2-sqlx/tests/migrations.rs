@@ -32,7 +32,8 @@ macro_rules! migrates_once {
                 (8, "passkeys".to_owned()),
                 (9, "roles".to_owned()),
                 (10, "reviews".to_owned()),
-                (11, "password_resets".to_owned())
+                (11, "password_resets".to_owned()),
+                (12, "changes".to_owned())
             ]
         );
     }};

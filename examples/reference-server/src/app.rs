@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -12,16 +12,18 @@ use soc2_auth::mfa::{MfaAuth, TotpSettings};
 use soc2_auth::passkey::PasskeyAuth;
 use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
-use soc2_core::{Clock, KeyRing, SecretString};
+use soc2_core::{ChangeFeed, Clock, KeyRing, SecretString};
 use soc2_rbac::{
     Authorizer, DEFAULT_DEBOUNCE, PolicyStore, PolicyWatcher, RoleManager, RoleName, RoleStore,
 };
 use soc2_session::SessionManager;
+use soc2_sqlx::ChangeFollower;
 use soc2_tower::{AllowedOrigins, SessionCookie, SessionLayer, TrustedProxies};
 use tokio::net::TcpListener;
 
 use crate::changes::{ChangeStore, Resources};
 use crate::database::{self, Backend};
+use crate::feed;
 use crate::rbac::HeldRoles;
 use crate::sweeper::{Housekeeping, SweepError, Sweeper, Swept};
 use crate::{Config, ConfigError, StartError, bootstrap, keys, passkeys, routes};
@@ -56,12 +58,15 @@ pub(crate) struct AppState {
     pub(crate) changes: ChangeStore,
 }
 
-/// The running application: its router, the stores its sweeper cleans and the audit log to
-/// flush at shutdown.
+/// The running application: its router, the stores its sweeper cleans, the change feed its
+/// caches follow and the audit log to flush at shutdown.
 #[derive(Debug)]
 pub struct App {
     router: Router,
     audit: AuditLog,
+    changes: ChangeFeed,
+    /// Taken and stopped at shutdown.
+    follower: Mutex<Option<ChangeFollower>>,
     housekeeping: Housekeeping,
     sweep_interval: Duration,
     generated_admin_password: Option<SecretString>,
@@ -86,16 +91,21 @@ impl App {
         let keys = Arc::new(keys::audit_keys(&config.audit, sqlite_file.as_deref())?);
         let sealer = Sealer::new(keys::sealing_keys(&config.mfa, sqlite_file.as_deref())?);
         let stores = database::open(url, &keys).await?;
+        let follower = feed::follow(&stores.changes, config.server.change_poll_interval).await?;
+        let changes = follower.feed().clone();
         let audit = AuditLog::start(
             Arc::clone(&stores.audit) as Arc<dyn AuditSink>,
             AuditLogConfig::default(),
         );
-        let sessions = SessionManager::new(
+        let mut sessions = SessionManager::new(
             stores.sessions,
             config.session.clone(),
             Arc::clone(&clock),
             audit.clone(),
         );
+        if config.session_cache {
+            sessions = sessions.with_cache_fed_by(&changes, config.session_cache_max_staleness);
+        }
         let auth = PasswordAuth::new(
             Arc::clone(&stores.credentials),
             Arc::clone(&stores.lockouts),
@@ -198,6 +208,8 @@ impl App {
         Ok(Self {
             router: routes::router(state).layer(layer),
             audit,
+            changes,
+            follower: Mutex::new(Some(follower)),
             housekeeping,
             sweep_interval: config.session_sweep_interval,
             generated_admin_password,
@@ -232,11 +244,29 @@ impl App {
         self.policy_watcher.as_ref()
     }
 
-    /// Stops accepting audit events and writes every buffered one.
+    /// The changes to sessions, roles and the role hierarchy committed to the database by
+    /// anyone (this instance, others, `soc2ctl`): what the in-process caches follow. Live while
+    /// the database's change log is followed (subscribe before each read, see
+    /// [`ChangeFeed`]).
+    #[must_use]
+    pub fn changes(&self) -> &ChangeFeed {
+        &self.changes
+    }
+
+    /// Stops following the change log (the caches stop serving), stops accepting audit events
+    /// and writes every buffered one.
     ///
     /// # Errors
     /// [`AuditError`] when the store refuses the last events.
     pub async fn shutdown(&self) -> Result<(), AuditError> {
+        let follower = self
+            .follower
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(follower) = follower {
+            follower.stop().await;
+        }
         self.audit.shutdown().await
     }
 }

@@ -13,6 +13,7 @@
 //! trusted_proxies = []                           # CIDR ranges of reverse proxies
 //! policy_dir = "policies"                        # Cedar schema, policies, sod.toml
 //! watch_policies = false                         # true: reload policy_dir when its files change
+//! change_poll_interval = "250ms"                 # SQLite: how often the change log is read
 //!
 //! [password]        # PasswordPolicy::from_toml keys
 //! min_age = "none"
@@ -27,6 +28,8 @@
 //! idle_timeout = "15m"
 //! absolute_timeout = "12h"
 //! sweep_interval = "5m"     # deleting expired sessions and ceremonies; "0" disables
+//! cache = true              # validated sessions served from memory; false: store every time
+//! cache_max_staleness = "60s"  # longest a cached session is served after its store read
 //!
 //! [mfa]
 //! required = false                 # true: everyone must enrol a second factor
@@ -45,6 +48,14 @@
 //! ```
 //!
 //! `server.name` (default "soc2-rs reference") is the issuer shown in authenticator apps.
+//!
+//! The session cache (`[session] cache`, on by default) follows the database's change log:
+//! a session ended or rotated through this instance is dropped at once, through another
+//! instance on PostgreSQL when its NOTIFY arrives (typically well under a millisecond), and
+//! by another process on a SQLite file within one `server.change_poll_interval`. While the
+//! change log cannot be followed the cache is off (every request reads the store).
+//! `cache_max_staleness` bounds how long an entry is served after its store read whatever
+//! the log says.
 //!
 //! Passkeys run on the pages of `server.allowed_origins`: each must be `https` (or
 //! `http://localhost`) on `rp_id` or a subdomain of it, and the server refuses to start when
@@ -88,6 +99,12 @@ pub struct Config {
     /// and expired ceremonies are deleted from the store; zero disables the sweeper. Default
     /// [`DEFAULT_SWEEP_INTERVAL`].
     pub session_sweep_interval: Duration,
+    /// `[session] cache`: serve validated sessions from memory, following the change log
+    /// (default on). Off, every request reads the session store.
+    pub session_cache: bool,
+    /// `[session] cache_max_staleness`: the longest a cached session is served after it was
+    /// read from the store. Default [`DEFAULT_CACHE_MAX_STALENESS`].
+    pub session_cache_max_staleness: Duration,
     /// The `[mfa]` section.
     pub mfa: MfaConfig,
     /// The `[passkey]` section.
@@ -125,6 +142,10 @@ pub struct ServerConfig {
     /// Reload `policy_dir` when its files change ([`soc2_rbac::PolicyWatcher`]); off by
     /// default: the policy set then changes only through `POST /api/admin/policies/reload`.
     pub watch_policies: bool,
+    /// How often the SQLite change log is read: the bound on how late a change made by
+    /// another process (`soc2ctl`, another server on the file) reaches the caches. Default
+    /// [`DEFAULT_CHANGE_POLL_INTERVAL`]; unused on PostgreSQL, whose changes are pushed.
+    pub change_poll_interval: Duration,
 }
 
 /// The `[mfa]` section.
@@ -198,6 +219,8 @@ struct ServerFile {
     policy_dir: Option<PathBuf>,
     #[serde(default)]
     watch_policies: bool,
+    #[serde(default, deserialize_with = "soc2_core::duration::optional")]
+    change_poll_interval: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -267,6 +290,17 @@ impl Default for MfaConfig {
 /// timeout (15 minutes, OWASP ASVS 3.3.2 / PCI DSS 8.2.8) keeps the log timely.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
+/// The default `[session] cache_max_staleness`: one minute. The change log drops a changed
+/// session long before; this is the backstop should a change ever be missed unnoticed, and
+/// matches the default touch interval, so that a cached session is re-read at least as often
+/// as its last use is recorded.
+pub const DEFAULT_CACHE_MAX_STALENESS: Duration = Duration::from_secs(60);
+
+/// The default `server.change_poll_interval`: 250 ms, soc2-sqlx's
+/// [`DEFAULT_POLL_INTERVAL`](soc2_sqlx::sqlite::DEFAULT_POLL_INTERVAL) (a revocation by
+/// another process takes effect within a quarter of a second, for one indexed read per poll).
+pub const DEFAULT_CHANGE_POLL_INTERVAL: Duration = soc2_sqlx::sqlite::DEFAULT_POLL_INTERVAL;
+
 /// The default `server.name`.
 const DEFAULT_NAME: &str = "soc2-rs reference";
 
@@ -293,11 +327,14 @@ impl Default for Config {
                 trusted_proxies: Vec::new(),
                 policy_dir: PathBuf::from(DEFAULT_POLICY_DIR),
                 watch_policies: false,
+                change_poll_interval: DEFAULT_CHANGE_POLL_INTERVAL,
             },
             password: PasswordPolicy::from_preset(preset),
             lockout: LockoutPolicy::from_preset(preset),
             session: SessionPolicy::from_preset(preset),
             session_sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            session_cache: true,
+            session_cache_max_staleness: DEFAULT_CACHE_MAX_STALENESS,
             mfa: MfaConfig::default(),
             passkey: PasskeyConfig::default(),
             audit: AuditConfig::default(),
@@ -363,6 +400,32 @@ impl Config {
             session.insert("absolute_lifetime".into(), absolute);
         }
         let session_sweep_interval = sweep_interval(session.remove("sweep_interval"))?;
+        let session_cache = match session.remove("cache") {
+            None => true,
+            Some(toml::Value::Boolean(on)) => on,
+            Some(_) => {
+                return Err(ConfigError::Section(
+                    "session".into(),
+                    "cache: true or false".into(),
+                ));
+            }
+        };
+        let session_cache_max_staleness = positive_duration(
+            "session",
+            "cache_max_staleness",
+            session.remove("cache_max_staleness"),
+            DEFAULT_CACHE_MAX_STALENESS,
+        )?;
+        let change_poll_interval = match server.change_poll_interval {
+            None => DEFAULT_CHANGE_POLL_INTERVAL,
+            Some(interval) if interval.is_zero() => {
+                return Err(ConfigError::Section(
+                    "server".into(),
+                    "change_poll_interval: must be more than 0".into(),
+                ));
+            }
+            Some(interval) => interval,
+        };
         let session = SessionPolicy::from_toml(&with_preset(session, preset)?)?;
         Ok(Self {
             server: ServerConfig {
@@ -380,11 +443,14 @@ impl Config {
                     .policy_dir
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_POLICY_DIR)),
                 watch_policies: server.watch_policies,
+                change_poll_interval,
             },
             password,
             lockout,
             session,
             session_sweep_interval,
+            session_cache,
+            session_cache_max_staleness,
             mfa: MfaConfig {
                 required: mfa.required,
                 required_for_roles: mfa
@@ -456,6 +522,26 @@ fn sweep_interval(value: Option<toml::Value>) -> Result<Duration, ConfigError> {
         Some(_) => Err(invalid(
             "sweep_interval: a duration text like \"5m\", or \"0\" to disable".into(),
         )),
+    }
+}
+
+/// A duration key of `section` (a duration text, more than zero), or `default` when absent.
+fn positive_duration(
+    section: &str,
+    key: &str,
+    value: Option<toml::Value>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let invalid =
+        |problem: String| ConfigError::Section(section.into(), format!("{key}: {problem}"));
+    match value {
+        None => Ok(default),
+        Some(toml::Value::String(text)) => match soc2_core::duration::parse(&text) {
+            Ok(duration) if duration.is_zero() => Err(invalid("must be more than 0".into())),
+            Ok(duration) => Ok(duration),
+            Err(problem) => Err(invalid(problem.to_string())),
+        },
+        Some(_) => Err(invalid("a duration text like \"60s\"".into())),
     }
 }
 
@@ -542,6 +628,57 @@ mod tests {
                 matches!(&error, ConfigError::Section(section, problem)
                     if section == "session" && problem.starts_with("sweep_interval: ")),
                 "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_session_cache_defaults_on_for_a_minute_and_parses() {
+        let defaults = Config::from_toml("").unwrap();
+        assert!(defaults.session_cache);
+        assert_eq!(
+            defaults.session_cache_max_staleness,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            defaults.server.change_poll_interval,
+            Duration::from_millis(250)
+        );
+        let set = Config::from_toml(
+            "[server]\nchange_poll_interval = \"40ms\"\n\
+             [session]\ncache = false\ncache_max_staleness = \"5s\"",
+        )
+        .unwrap();
+        assert!(!set.session_cache);
+        assert_eq!(set.session_cache_max_staleness, Duration::from_secs(5));
+        assert_eq!(set.server.change_poll_interval, Duration::from_millis(40));
+    }
+
+    #[test]
+    fn bad_cache_keys_are_refused_naming_section_and_key() {
+        for (text, section_name, key) in [
+            ("[session]\ncache = \"yes\"", "session", "cache: "),
+            (
+                "[session]\ncache_max_staleness = \"0\"",
+                "session",
+                "cache_max_staleness: ",
+            ),
+            (
+                "[session]\ncache_max_staleness = 60",
+                "session",
+                "cache_max_staleness: ",
+            ),
+            (
+                "[server]\nchange_poll_interval = \"0\"",
+                "server",
+                "change_poll_interval: ",
+            ),
+        ] {
+            let error = Config::from_toml(text).unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Section(section, problem)
+                    if section == section_name && problem.starts_with(key)),
+                "{text}: {error:?}"
             );
         }
     }

@@ -11,6 +11,7 @@ mod changes;
 mod config;
 mod database;
 mod error;
+mod feed;
 mod keys;
 mod passkeys;
 mod rbac;
@@ -19,8 +20,9 @@ mod sweeper;
 
 pub use app::{App, serve};
 pub use config::{
-    AuditConfig, Config, DEFAULT_DATABASE_URL, DEFAULT_POLICY_DIR, DEFAULT_SWEEP_INTERVAL,
-    MfaConfig, PasskeyConfig, ServerConfig,
+    AuditConfig, Config, DEFAULT_CACHE_MAX_STALENESS, DEFAULT_CHANGE_POLL_INTERVAL,
+    DEFAULT_DATABASE_URL, DEFAULT_POLICY_DIR, DEFAULT_SWEEP_INTERVAL, MfaConfig, PasskeyConfig,
+    ServerConfig,
 };
 pub use error::{ConfigError, StartError};
 pub use keys::audit_keys_file;

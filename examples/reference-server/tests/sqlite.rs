@@ -521,3 +521,141 @@ async fn with_watch_policies_an_edit_is_in_force_without_a_reload_request() {
     assert_eq!(verify().await.status, StatusCode::OK);
     server.assert_audited(&["rbac.policy.reloaded"]).await;
 }
+
+/// A revocation by another process on the same SQLite file (what `soc2ctl user
+/// revoke-sessions` does: `SessionManager::revoke_user` on a pool of its own) ends a session
+/// the running server's cache holds, within one poll interval of the change log. First the
+/// test shows the cache is on: a session deleted behind the log's back is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_by_another_process_ends_a_cached_session_within_a_poll_interval() {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use soc2_audit::{AuditLog, AuditLogConfig, MemoryAuditStore};
+    use soc2_core::{Change, KeyId, KeyRing, Preset, RequestContext, SystemClock, UserId};
+    use soc2_session::{SessionManager, SessionPolicy, SessionToken};
+    use soc2_sqlx::sqlite;
+
+    const POLL: Duration = Duration::from_millis(100);
+    let server = TestServer::sqlite_with(
+        &format!(
+            "bootstrap_admin_password = \"{}\"\nchange_poll_interval = \"100ms\"",
+            common::ADMIN_PASSWORD
+        ),
+        "",
+    )
+    .await;
+    let mut changes = server.app.changes().subscribe();
+    let peggy = server.sign_up("peggy").await;
+    // Twice: the first request reads the store and caches the session, the second is served
+    // from the cache.
+    for _ in 0..2 {
+        assert_eq!(
+            server.get("/api/me", Some(&peggy)).await.status,
+            StatusCode::OK
+        );
+    }
+
+    // The other process: its own pool on the file, its own session manager.
+    let pool = sqlite::connect_existing(&server.database_url)
+        .await
+        .unwrap();
+
+    // The cache is on and holds what the server validated: a session deleted behind the change
+    // log's back (its trigger dropped for that transaction) is still served.
+    let probe = server.login("peggy", STRONG).await;
+    for _ in 0..2 {
+        assert_eq!(
+            server.get("/api/me", Some(&probe)).await.status,
+            StatusCode::OK
+        );
+    }
+    let probe_digest = SessionToken::parse(probe.token().as_bytes())
+        .unwrap()
+        .digest();
+    let mut unpublished = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let trigger: String = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE name = 'soc2_sessions_deleted_change'",
+    )
+    .fetch_one(&mut *unpublished)
+    .await
+    .unwrap();
+    sqlx::query("DROP TRIGGER soc2_sessions_deleted_change")
+        .execute(&mut *unpublished)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM soc2_sessions WHERE token_digest = $1")
+        .bind(probe_digest.as_bytes().to_vec())
+        .execute(&mut *unpublished)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(trigger))
+        .execute(&mut *unpublished)
+        .await
+        .unwrap();
+    unpublished.commit().await.unwrap();
+    assert_eq!(
+        server.get("/api/me", Some(&probe)).await.status,
+        StatusCode::OK,
+        "served from the cache"
+    );
+
+    let user: String =
+        sqlx::query_scalar("SELECT user_id FROM soc2_credentials WHERE username = 'peggy'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let keys = KeyRing::single(KeyId::new("tool").unwrap(), [5; 32]);
+    let tool = SessionManager::new(
+        Arc::new(sqlite::SqliteSessionStore::new(pool.clone())),
+        SessionPolicy::from_preset(Preset::Soc2Strict),
+        Arc::new(SystemClock),
+        AuditLog::start(
+            Arc::new(MemoryAuditStore::new(&keys)),
+            AuditLogConfig::default(),
+        ),
+    );
+    let revoked_at = Instant::now();
+    // Peggy's first session, which the cache also holds, is what the tool revokes.
+    let revoked = tool
+        .revoke_user(
+            user.parse::<UserId>().unwrap(),
+            Actor::System,
+            &RequestContext::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked, 1);
+
+    let deadline = POLL + Duration::from_secs(5);
+    loop {
+        let reply = server.get("/api/me", Some(&peggy)).await;
+        if reply.status == StatusCode::UNAUTHORIZED {
+            assert_eq!(reply.json(), json!({"error": "unauthenticated"}));
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        assert!(
+            revoked_at.elapsed() < deadline,
+            "the server still serves a session revoked by another process"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    eprintln!("refused {:?} after the revocation", revoked_at.elapsed());
+
+    // What ended it: the change log's entry for the session, through the server's feed.
+    let digest = *SessionToken::parse(peggy.token().as_bytes())
+        .unwrap()
+        .digest()
+        .as_bytes();
+    loop {
+        let change = tokio::time::timeout(Duration::from_secs(5), changes.next())
+            .await
+            .unwrap()
+            .unwrap();
+        if change == Change::Session(digest) {
+            break;
+        }
+    }
+    pool.close().await;
+}

@@ -6,6 +6,13 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+mod changes;
+
+pub use changes::{
+    CHANGES_CHANNEL, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SILENCE_LIMIT, ListenConfig,
+    follow_changes, follow_changes_with,
+};
+
 use crate::audit::sql_audit_store;
 use crate::credential::sql_credential_store;
 use crate::error::store_error;

@@ -7,6 +7,13 @@ use soc2_core::StoreError;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+mod changes;
+
+pub use changes::{
+    DEFAULT_POLL_INTERVAL, DEFAULT_PRUNE_INTERVAL, DEFAULT_RETENTION, PollConfig, follow_changes,
+    prune_changes,
+};
+
 use crate::audit::sql_audit_store;
 use crate::credential::sql_credential_store;
 use crate::error::store_error;
