@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use soc2_core::{Change, ChangeFeed, ChangeSubscription, ElevationId, StoreError, UserId};
@@ -16,6 +17,11 @@ use crate::{
 /// Most users whose roles are kept; a full cache is emptied rather than grown.
 pub const ROLE_CACHE_CAPACITY: usize = 100_000;
 
+/// The default longest an entry is served after its read, whatever the feed says: one minute,
+/// a backstop should a change ever be missed without the feed noticing (the role-change bound
+/// of OWASP ASVS 4.0.3 V4.1.3 "least privilege" is the next request; this caps a lapse).
+pub const DEFAULT_ROLE_CACHE_STALENESS: Duration = Duration::from_secs(60);
+
 /// One user's roles as read at `read_at`, valid until the first of their elevations expires.
 #[derive(Debug)]
 struct Entry {
@@ -25,8 +31,10 @@ struct Entry {
 }
 
 impl Entry {
-    fn serves(&self, at: OffsetDateTime) -> bool {
-        self.read_at <= at && self.valid_until.is_none_or(|until| at < until)
+    fn serves(&self, at: OffsetDateTime, max_staleness: Duration) -> bool {
+        self.read_at <= at
+            && at - self.read_at < max_staleness
+            && self.valid_until.is_none_or(|until| at < until)
     }
 }
 
@@ -69,25 +77,36 @@ impl State {
 /// is never served past the expiry of an elevation it includes. While the feed is not live
 /// (connection lost, not caught up), every read goes to the store. So a role change takes
 /// effect on the next request once the feed has delivered it: at once through this instance,
-/// within the feed's delay through others.
+/// within the feed's delay through others; and no entry is served longer than its
+/// `max_staleness` after it was read.
 #[derive(Debug)]
 pub struct CachedRoleStore {
     inner: Arc<dyn RoleStore>,
+    max_staleness: Duration,
     state: Mutex<State>,
 }
 
 impl CachedRoleStore {
-    /// Caches `inner`'s users' roles, following `feed`.
+    /// Caches `inner`'s users' roles, following `feed`, each for at most
+    /// [`DEFAULT_ROLE_CACHE_STALENESS`].
     #[must_use]
     pub fn new(inner: Arc<dyn RoleStore>, feed: &ChangeFeed) -> Self {
         Self {
             inner,
+            max_staleness: DEFAULT_ROLE_CACHE_STALENESS,
             state: Mutex::new(State {
                 subscription: feed.subscribe(),
                 entries: HashMap::new(),
                 generation: 0,
             }),
         }
+    }
+
+    /// Serves an entry for at most `max_staleness` after it was read.
+    #[must_use]
+    pub fn with_max_staleness(mut self, max_staleness: Duration) -> Self {
+        self.max_staleness = max_staleness;
+        self
     }
 
     /// Users whose roles are cached now (after applying the feed).
@@ -140,7 +159,10 @@ impl RoleStore for CachedRoleStore {
         let generation = {
             let mut state = self.lock();
             if state.catch_up()
-                && let Some(entry) = state.entries.get(&user).filter(|entry| entry.serves(at))
+                && let Some(entry) = state
+                    .entries
+                    .get(&user)
+                    .filter(|entry| entry.serves(at, self.max_staleness))
             {
                 return Ok(entry.roles.clone());
             }

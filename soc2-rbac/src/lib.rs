@@ -26,7 +26,7 @@ mod store;
 mod watch;
 
 pub use authorizer::{Authorizer, AuthzError, Decision, EvaluationError};
-pub use cached_roles::{CachedRoleStore, ROLE_CACHE_CAPACITY};
+pub use cached_roles::{CachedRoleStore, DEFAULT_ROLE_CACHE_STALENESS, ROLE_CACHE_CAPACITY};
 pub use elevation::{Elevation, ElevationChange, ElevationStatus, ElevationUpdate};
 pub use elevation_policy::{DEFAULT_MAX_ELEVATION, ElevationPolicy, ElevationPolicyError};
 pub use elevations::{ElevationError, ElevationManager};

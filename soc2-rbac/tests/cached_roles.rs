@@ -32,6 +32,7 @@ async fn direct(store: &dyn RoleStore, user: UserId, when: OffsetDateTime) -> Ve
 struct Fixture {
     inner: Arc<MemoryRoleStore>,
     cached: CachedRoleStore,
+    feed: ChangeFeed,
     publisher: ChangePublisher,
 }
 
@@ -43,6 +44,7 @@ fn fixture() -> Fixture {
     Fixture {
         inner,
         cached,
+        feed,
         publisher,
     }
 }
@@ -187,6 +189,22 @@ async fn an_elevation_is_not_served_past_its_expiry() {
     assert!(
         direct(&f.cached, alice, at(1)).await.is_empty(),
         "an entry read later does not answer for an earlier instant"
+    );
+}
+
+#[tokio::test]
+async fn an_entry_the_feed_never_touched_is_read_again_after_max_staleness() {
+    let f = fixture();
+    let cached = CachedRoleStore::new(f.inner.clone(), &f.feed)
+        .with_max_staleness(std::time::Duration::from_secs(30));
+    let alice = user();
+    assign(&*f.inner, alice, "auditor").await;
+    assert_eq!(direct(&cached, alice, at(0)).await, ["auditor"]);
+    assign(&*f.inner, alice, "engineer").await;
+    assert_eq!(direct(&cached, alice, at(29)).await, ["auditor"]);
+    assert_eq!(
+        direct(&cached, alice, at(30)).await,
+        ["auditor", "engineer"]
     );
 }
 

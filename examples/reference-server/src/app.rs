@@ -14,7 +14,8 @@ use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
 use soc2_core::{ChangeFeed, Clock, KeyRing, SecretString};
 use soc2_rbac::{
-    Authorizer, DEFAULT_DEBOUNCE, PolicyStore, PolicyWatcher, RoleManager, RoleName, RoleStore,
+    Authorizer, CachedRoleStore, DEFAULT_DEBOUNCE, PolicyStore, PolicyWatcher, RoleManager,
+    RoleName, RoleStore,
 };
 use soc2_session::SessionManager;
 use soc2_sqlx::ChangeFollower;
@@ -144,7 +145,11 @@ impl App {
             .watch_policies
             .then(|| PolicyWatcher::start(Arc::clone(&policies), DEFAULT_DEBOUNCE))
             .transpose()?;
-        let roles = Arc::clone(&stores.roles);
+        let roles: Arc<dyn RoleStore> = if config.server.role_cache {
+            Arc::new(CachedRoleStore::new(Arc::clone(&stores.roles), &changes))
+        } else {
+            Arc::clone(&stores.roles)
+        };
         let role_manager = RoleManager::new(
             Arc::clone(&roles),
             Arc::clone(&policies),

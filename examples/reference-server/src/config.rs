@@ -14,6 +14,7 @@
 //! policy_dir = "policies"                        # Cedar schema, policies, sod.toml
 //! watch_policies = false                         # true: reload policy_dir when its files change
 //! change_poll_interval = "250ms"                 # SQLite: how often the change log is read
+//! role_cache = true                              # users' roles served from memory
 //!
 //! [password]        # PasswordPolicy::from_toml keys
 //! min_age = "none"
@@ -56,6 +57,10 @@
 //! change log cannot be followed the cache is off (every request reads the store).
 //! `cache_max_staleness` bounds how long an entry is served after its store read whatever
 //! the log says.
+//!
+//! The role cache (`server.role_cache`, on by default) follows the same log with the same
+//! bounds for role grants, revocations, elevations and hierarchy changes, and never serves
+//! an elevation past its expiry.
 //!
 //! Passkeys run on the pages of `server.allowed_origins`: each must be `https` (or
 //! `http://localhost`) on `rp_id` or a subdomain of it, and the server refuses to start when
@@ -146,6 +151,9 @@ pub struct ServerConfig {
     /// another process (`soc2ctl`, another server on the file) reaches the caches. Default
     /// [`DEFAULT_CHANGE_POLL_INTERVAL`]; unused on PostgreSQL, whose changes are pushed.
     pub change_poll_interval: Duration,
+    /// Serve users' roles from memory ([`soc2_rbac::CachedRoleStore`]), following the change
+    /// log like the session cache; on by default. False: every decision reads the store.
+    pub role_cache: bool,
 }
 
 /// The `[mfa]` section.
@@ -221,6 +229,8 @@ struct ServerFile {
     watch_policies: bool,
     #[serde(default, deserialize_with = "soc2_core::duration::optional")]
     change_poll_interval: Option<Duration>,
+    #[serde(default = "yes")]
+    role_cache: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -328,6 +338,7 @@ impl Default for Config {
                 policy_dir: PathBuf::from(DEFAULT_POLICY_DIR),
                 watch_policies: false,
                 change_poll_interval: DEFAULT_CHANGE_POLL_INTERVAL,
+                role_cache: true,
             },
             password: PasswordPolicy::from_preset(preset),
             lockout: LockoutPolicy::from_preset(preset),
@@ -444,6 +455,7 @@ impl Config {
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_POLICY_DIR)),
                 watch_policies: server.watch_policies,
                 change_poll_interval,
+                role_cache: server.role_cache,
             },
             password,
             lockout,
@@ -636,6 +648,7 @@ mod tests {
     fn the_session_cache_defaults_on_for_a_minute_and_parses() {
         let defaults = Config::from_toml("").unwrap();
         assert!(defaults.session_cache);
+        assert!(defaults.server.role_cache);
         assert_eq!(
             defaults.session_cache_max_staleness,
             Duration::from_secs(60)
@@ -645,11 +658,12 @@ mod tests {
             Duration::from_millis(250)
         );
         let set = Config::from_toml(
-            "[server]\nchange_poll_interval = \"40ms\"\n\
+            "[server]\nchange_poll_interval = \"40ms\"\nrole_cache = false\n\
              [session]\ncache = false\ncache_max_staleness = \"5s\"",
         )
         .unwrap();
         assert!(!set.session_cache);
+        assert!(!set.server.role_cache);
         assert_eq!(set.session_cache_max_staleness, Duration::from_secs(5));
         assert_eq!(set.server.change_poll_interval, Duration::from_millis(40));
     }

@@ -659,3 +659,68 @@ async fn a_revocation_by_another_process_ends_a_cached_session_within_a_poll_int
     }
     pool.close().await;
 }
+
+/// A role granted, then revoked, by another process on the same SQLite file (a role store on a
+/// pool of its own) takes effect on the running server within one poll interval, although the
+/// server had cached the user's roles (two decisions before the grant).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_changed_by_another_process_applies_within_a_poll_interval() {
+    use std::time::Instant;
+
+    use soc2_core::{SystemClock, UserId};
+    use soc2_rbac::{RoleName, RoleStore as _, SodRules};
+    use soc2_sqlx::sqlite;
+
+    const POLL: Duration = Duration::from_millis(100);
+    let server = TestServer::sqlite_with("change_poll_interval = \"100ms\"", "").await;
+    let quinn = server.sign_up("quinn").await;
+    let verify = "/api/admin/audit/verify";
+    for _ in 0..2 {
+        assert_eq!(
+            server.get(verify, Some(&quinn)).await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+    let pool = sqlite::connect_existing(&server.database_url)
+        .await
+        .unwrap();
+    let user: String =
+        sqlx::query_scalar("SELECT user_id FROM soc2_credentials WHERE username = 'quinn'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let user: UserId = user.parse().unwrap();
+    let store = sqlite::SqliteRoleStore::new(pool.clone());
+    let auditor = RoleName::new("auditor").unwrap();
+
+    store
+        .assign(user, &auditor, &SodRules::none(), SystemClock.now())
+        .await
+        .unwrap();
+    let granted_at = Instant::now();
+    until_answered(&server, verify, &quinn, StatusCode::OK, POLL).await;
+    eprintln!("grant seen {:?} after it", granted_at.elapsed());
+
+    assert!(store.revoke(user, &auditor).await.unwrap());
+    until_answered(&server, verify, &quinn, StatusCode::FORBIDDEN, POLL).await;
+    pool.close().await;
+}
+
+/// Sends `GET path` with `session` (every 2 ms) until the answer is `wanted`; fails after one
+/// `poll` interval and a 5 s allowance.
+async fn until_answered(
+    server: &TestServer,
+    path: &str,
+    session: &Browser,
+    wanted: StatusCode,
+    poll: Duration,
+) {
+    let started = std::time::Instant::now();
+    while server.get(path, Some(session)).await.status != wanted {
+        assert!(
+            started.elapsed() < poll + Duration::from_secs(5),
+            "{path} never answered {wanted}: the change by another process did not arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}

@@ -6,7 +6,8 @@
 //! session when PostgreSQL's NOTIFY for it arrives: the test shows that A's cache serves what
 //! it holds (a session deleted behind the change log's back), makes sure A's cache holds the
 //! sessions B then revokes, and polls A until it refuses them, failing after a 5 s deadline
-//! (in practice it takes milliseconds).
+//! (in practice it takes milliseconds). Roles work the same way (`server.role_cache`): a role
+//! granted and revoked through B takes effect on A, which had cached the user's roles.
 //!
 //! Skipped with a notice without `SOC2_TEST_POSTGRES_URL`, failed with
 //! `SOC2_TEST_POSTGRES_REQUIRED=1` (see `soc2_testkit::postgres`).
@@ -22,7 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_PASSWORD, Browser, Http, STRONG, postgres_settings};
+use common::{ADMIN_PASSWORD, Browser, Http, Reply, STRONG, postgres_settings};
 use hyper::{Method, StatusCode};
 use serde_json::json;
 use soc2_testkit::postgres::TestSchema;
@@ -101,6 +102,7 @@ async fn two_processes_share_lockouts_sessions_and_revocations() {
     lockout_and_unlock_across(&a.http, &b.http).await;
     the_cache_serves_what_it_holds(&a.http, &b.http, &schema).await;
     sessions_and_revocations_across(&a.http, &b.http).await;
+    role_changes_across(&a.http, &b.http).await;
 
     let auditor = a.http.auditor().await;
     let verified = b.http.get("/api/admin/audit/verify", Some(&auditor)).await;
@@ -189,21 +191,47 @@ async fn the_cache_serves_what_it_holds(a: &Http, b: &Http, schema: &TestSchema)
 /// Requests `session` on `at` (every 2 ms) until it is refused as unauthenticated; fails
 /// after [`REVOCATION_DEADLINE`].
 async fn until_refused(at: &Http, session: &Browser) {
+    let reply = until_status(at, "/api/me", session, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(reply.json(), json!({"error": "unauthenticated"}));
+}
+
+/// Sends `GET path` with `session` to `at` (every 2 ms) until the answer is `wanted`, the
+/// answer before it staying the one of the first request; fails after [`REVOCATION_DEADLINE`]:
+/// a change through the other instance has not reached this one's caches.
+async fn until_status(at: &Http, path: &str, session: &Browser, wanted: StatusCode) -> Reply {
     let started = Instant::now();
+    let before = at.get(path, Some(session)).await.status;
     loop {
-        let reply = at.get("/api/me", Some(session)).await;
-        if reply.status == StatusCode::UNAUTHORIZED {
-            assert_eq!(reply.json(), json!({"error": "unauthenticated"}));
-            eprintln!("revocation seen after {:?}", started.elapsed());
-            return;
+        let reply = at.get(path, Some(session)).await;
+        if reply.status == wanted {
+            eprintln!("{path} answered {wanted} after {:?}", started.elapsed());
+            return reply;
         }
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        assert_eq!(reply.status, before, "{}", reply.text());
         assert!(
             started.elapsed() < REVOCATION_DEADLINE,
-            "a session revoked through the other instance is still served"
+            "{path} still answers {before}: a change through the other instance did not arrive"
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// A role granted through B lets the user do on A what it allows once the change arrives (A
+/// cached the user's roles by deciding twice before), and its revocation through B ends that.
+async fn role_changes_across(a: &Http, b: &Http) {
+    let quinn = a.sign_up("quinn").await;
+    for _ in 0..2 {
+        let refused = a.get("/api/admin/audit/verify", Some(&quinn)).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    }
+    let admin = b.login("admin", ADMIN_PASSWORD).await;
+    let path = "/api/admin/users/quinn/roles/auditor";
+    let granted = b.unsafe_request(Method::PUT, path, None, &admin).await;
+    assert_eq!(granted.status, StatusCode::NO_CONTENT, "{}", granted.text());
+    until_status(a, "/api/admin/audit/verify", &quinn, StatusCode::OK).await;
+    let revoked = b.unsafe_request(Method::DELETE, path, None, &admin).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text());
+    until_status(a, "/api/admin/audit/verify", &quinn, StatusCode::FORBIDDEN).await;
 }
 
 /// Sessions made on A work on B and sit in A's cache (two requests each on A); ending one by
