@@ -6,12 +6,14 @@
 //! - `<db>/session`: the `SessionLayer` over the database's session store, the handler reading
 //!   `CurrentUser` (what every signed-in route pays);
 //! - `<db>/full`: the session layer, `RequireAction("read_audit")` asking the Cedar
-//!   `Authorizer` (roles from the database's role store, as in the reference server) and the
-//!   handler enqueueing one audit event (`records.read`) into an `AuditLog` whose writer
-//!   persists to the database's hash-chained audit store;
-//! - `<db>/full+cache`: `full` with `SessionManager::with_cache` ([`CACHE_STALENESS`]), for
-//!   comparison only: the reference server runs without the cache, so that a revocation
-//!   through another instance holds at once.
+//!   `Authorizer` (roles from the database's role store) and the handler enqueueing one audit
+//!   event (`records.read`) into an `AuditLog` whose writer persists to the database's
+//!   hash-chained audit store;
+//!
+//! Both as the reference server runs them: sessions and roles served from the in-process
+//! caches that follow the database's change log (`SessionManager::with_cache_fed_by`,
+//! `CachedRoleStore`, fed by soc2-sqlx's follower for that database). `<db>/full-uncached`
+//! reads both from the database on every request, for comparison.
 //!
 //! `<db>` is SQLite (a file) and, with `SOC2_TEST_POSTGRES_URL`, PostgreSQL. Criterion times
 //! one request on one idle connection per target; then the targets take turns (round-robin,
@@ -43,10 +45,10 @@ use hyper::header::{COOKIE, HOST};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use soc2_audit::{Actor, AuditEvent, AuditLog, AuditLogConfig, AuditSink, HostAction, Outcome};
-use soc2_core::{BoxError, Clock, Preset, RequestContext, SystemClock, UserId};
+use soc2_core::{BoxError, ChangeFeed, Clock, Preset, RequestContext, SystemClock, UserId};
 use soc2_rbac::{
-    Authorizer, EntityProvider, PolicyStore, ResourceEntity, ResourceRef, RoleName, RoleStore,
-    SodRules,
+    Authorizer, CachedRoleStore, EntityProvider, PolicyStore, ResourceEntity, ResourceRef,
+    RoleName, RoleStore, SodRules,
 };
 use soc2_session::{Factor, SessionManager, SessionPolicy, SessionStore};
 use soc2_sqlx::{postgres, sqlite};
@@ -69,8 +71,8 @@ const WINDOW: Duration = Duration::from_millis(500);
 /// Single requests per target in the unloaded phase (alternating).
 const SEQUENTIAL: usize = 3000;
 
-/// The session cache's bound in the `full+cache` targets.
-const CACHE_STALENESS: Duration = Duration::from_secs(2);
+/// The caches' backstop bound, as the reference server's default.
+const CACHE_STALENESS: Duration = Duration::from_secs(60);
 /// Requests sent in the `SERVER_STACK_PROFILE` mode.
 const PROFILE_REQUESTS: usize = 2000;
 
@@ -124,9 +126,9 @@ struct Stores {
     audit: Arc<dyn AuditSink>,
 }
 
-/// The `session`, `full` and `full+cache` targets on `stores`, with one auditor's session
-/// cookie.
-fn stack_targets(rt: &Runtime, backend: &str, stores: Stores) -> Vec<Target> {
+/// The `session`, `full` and `full-uncached` targets on `stores`, their caches following
+/// `feed`, with one auditor's session cookie.
+fn stack_targets(rt: &Runtime, backend: &str, stores: Stores, feed: &ChangeFeed) -> Vec<Target> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (routers, cookie) = rt.block_on(async {
         let audit = AuditLog::start(stores.audit, AuditLogConfig::default());
@@ -151,13 +153,20 @@ fn stack_targets(rt: &Runtime, backend: &str, stores: Stores) -> Vec<Target> {
                 .await
                 .unwrap(),
         );
-        let authorizer = Authorizer::new(
-            policies,
-            stores.roles,
-            Arc::new(AuditLogResource),
-            audit.clone(),
-            Arc::clone(&clock),
-        );
+        let authorizer = |roles: Arc<dyn RoleStore>| {
+            Authorizer::new(
+                Arc::clone(&policies),
+                roles,
+                Arc::new(AuditLogResource),
+                audit.clone(),
+                Arc::clone(&clock),
+            )
+        };
+        let cached = sessions
+            .clone()
+            .with_cache_fed_by(feed, CACHE_STALENESS);
+        let cached_roles: Arc<dyn RoleStore> =
+            Arc::new(CachedRoleStore::new(Arc::clone(&stores.roles), feed));
         let session = Router::new()
             .route(
                 "/records",
@@ -166,8 +175,8 @@ fn stack_targets(rt: &Runtime, backend: &str, stores: Stores) -> Vec<Target> {
                     "ok"
                 }),
             )
-            .layer(SessionLayer::new(sessions.clone(), Arc::clone(&clock)));
-        let full = |sessions: SessionManager| {
+            .layer(SessionLayer::new(cached.clone(), Arc::clone(&clock)));
+        let full = |sessions: SessionManager, authorizer: Authorizer| {
             Router::new()
                 .route("/records", get(read_records))
                 .route_layer(RequireAction::new("read_audit", |_| {
@@ -176,13 +185,13 @@ fn stack_targets(rt: &Runtime, backend: &str, stores: Stores) -> Vec<Target> {
                 .with_state((audit.clone(), Arc::clone(&clock)))
                 .layer(
                     SessionLayer::new(sessions, Arc::clone(&clock))
-                        .with_authorizer(authorizer.clone()),
+                        .with_authorizer(authorizer),
                 )
         };
         let routers = vec![
             ("session", session),
-            ("full", full(sessions.clone())),
-            ("full+cache", full(sessions.with_cache(CACHE_STALENESS))),
+            ("full", full(cached, authorizer(cached_roles))),
+            ("full-uncached", full(sessions, authorizer(stores.roles))),
         ];
         let cookie = format!("__Host-soc2_session={}", token.expose_secret());
         (routers, cookie)
@@ -308,31 +317,38 @@ fn server_stack(c: &mut Criterion) {
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("stack.db").display());
-    let pool = server.block_on(async {
+    let (pool, changes) = server.block_on(async {
         let pool = sqlite::connect(&url).await.unwrap();
         sqlite::migrate(&pool).await.unwrap();
-        pool
+        let changes = sqlite::follow_changes(&pool, sqlite::PollConfig::default())
+            .await
+            .unwrap();
+        (pool, changes)
     });
     let stores = Stores {
         sessions: Arc::new(sqlite::SqliteSessionStore::new(pool.clone())),
         roles: Arc::new(sqlite::SqliteRoleStore::new(pool.clone())),
         audit: Arc::new(sqlite::SqliteAuditStore::new(pool, &keys)),
     };
-    targets.extend(stack_targets(&server, "sqlite", stores));
+    targets.extend(stack_targets(&server, "sqlite", stores, changes.feed()));
+    // Kept until the end: a dropped follower turns the caches off.
+    let mut followers = vec![changes];
 
     let schema = server.block_on(TestSchema::create("bench::server_stack"));
     if let Some(schema) = &schema {
-        let pool = server.block_on(async {
+        let (pool, changes) = server.block_on(async {
             let pool = postgres::connect_with(schema.options()).await.unwrap();
             postgres::migrate(&pool).await.unwrap();
-            pool
+            let changes = postgres::follow_changes(&pool).await.unwrap();
+            (pool, changes)
         });
         let stores = Stores {
             sessions: Arc::new(postgres::PgSessionStore::new(pool.clone())),
             roles: Arc::new(postgres::PgRoleStore::new(pool.clone())),
             audit: Arc::new(postgres::PgAuditStore::new(pool, &keys)),
         };
-        targets.extend(stack_targets(&server, "postgres", stores));
+        targets.extend(stack_targets(&server, "postgres", stores, changes.feed()));
+        followers.push(changes);
     } else {
         eprintln!("PostgreSQL skipped: set SOC2_TEST_POSTGRES_URL");
     }
@@ -340,6 +356,10 @@ fn server_stack(c: &mut Criterion) {
     match std::env::var("SERVER_STACK_PROFILE") {
         Ok(name) => profile(&client, &targets, &name),
         Err(_) => measure(c, &client, targets),
+    }
+    for follower in followers {
+        assert!(follower.feed().is_live(), "the caches were on throughout");
+        server.block_on(follower.stop());
     }
     if let Some(schema) = schema {
         server.block_on(schema.drop_schema());

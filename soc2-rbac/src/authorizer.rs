@@ -93,8 +93,9 @@ pub enum AuthzError {
 /// Decides requests against the current policy set, with principals and roles from the
 /// [`RoleStore`] and resources from the host's [`EntityProvider`].
 ///
-/// Roles are read from the store on every request, with no cache, at the clock's current
-/// instant: a revoked role or an expired elevation stops working on the next request.
+/// Roles are asked of the [`RoleStore`] on every request, at the clock's current instant: with
+/// a database store, a revoked role or an expired elevation stops working on the next request;
+/// a [`crate::CachedRoleStore`] answers from memory within the bounds it documents.
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     policies: Arc<PolicyStore>,
