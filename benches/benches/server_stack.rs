@@ -5,6 +5,8 @@
 //! - `bare`: `GET /records` answering `ok`, no middleware;
 //! - `<db>/session`: the `SessionLayer` over the database's session store, the handler reading
 //!   `CurrentUser` (what every signed-in route pays);
+//! - `<db>/authz`: the session layer and `RequireAction("read_audit")` asking the Cedar
+//!   `Authorizer`, the handler reading `CurrentUser`;
 //! - `<db>/full`: the session layer, `RequireAction("read_audit")` asking the Cedar
 //!   `Authorizer` (roles from the database's role store) and the handler enqueueing one audit
 //!   event (`records.read`) into an `AuditLog` whose writer persists to the database's
@@ -24,7 +26,9 @@
 //!
 //! For a profiler, `SERVER_STACK_PROFILE=<target>` (e.g. `sqlite/full`) only sends
 //! [`PROFILE_REQUESTS`] single requests to that target:
-//! `SERVER_STACK_PROFILE=sqlite/full valgrind --tool=callgrind target/release/deps/server_stack-* --bench`.
+//! `SERVER_STACK_PROFILE=sqlite/full valgrind --tool=callgrind target/release/deps/server_stack-* --bench`;
+//! with `SERVER_STACK_PROFILE_LOADED=1` it loads that target as the loaded phase does, for
+//! [`ROUNDS`] windows (for `perf record`).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -119,6 +123,11 @@ impl EntityProvider for AuditLogResource {
     }
 }
 
+/// The resource every `read_audit` request is about.
+fn the_audit_log(_: &axum::http::request::Parts) -> ResourceRef {
+    ResourceRef::new("AuditLog", "log")
+}
+
 /// The stores of one database, for the stack targets.
 struct Stores {
     sessions: Arc<dyn SessionStore>,
@@ -126,7 +135,7 @@ struct Stores {
     audit: Arc<dyn AuditSink>,
 }
 
-/// The `session`, `full` and `full-uncached` targets on `stores`, their caches following
+/// The `session`, `authz`, `full` and `full-uncached` targets on `stores`, their caches following
 /// `feed`, with one auditor's session cookie.
 fn stack_targets(rt: &Runtime, backend: &str, stores: Stores, feed: &ChangeFeed) -> Vec<Target> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -162,34 +171,35 @@ fn stack_targets(rt: &Runtime, backend: &str, stores: Stores, feed: &ChangeFeed)
                 Arc::clone(&clock),
             )
         };
-        let cached = sessions
-            .clone()
-            .with_cache_fed_by(feed, CACHE_STALENESS);
+        let cached = sessions.clone().with_cache_fed_by(feed, CACHE_STALENESS);
         let cached_roles: Arc<dyn RoleStore> =
             Arc::new(CachedRoleStore::new(Arc::clone(&stores.roles), feed));
+        let read_user = || {
+            get(|CurrentUser(user): CurrentUser| async move {
+                std::hint::black_box(user.user_id());
+                "ok"
+            })
+        };
         let session = Router::new()
-            .route(
-                "/records",
-                get(|CurrentUser(user): CurrentUser| async move {
-                    std::hint::black_box(user.user_id());
-                    "ok"
-                }),
-            )
+            .route("/records", read_user())
             .layer(SessionLayer::new(cached.clone(), Arc::clone(&clock)));
+        let authz = Router::new()
+            .route("/records", read_user())
+            .route_layer(RequireAction::new("read_audit", the_audit_log))
+            .layer(
+                SessionLayer::new(cached.clone(), Arc::clone(&clock))
+                    .with_authorizer(authorizer(Arc::clone(&cached_roles))),
+            );
         let full = |sessions: SessionManager, authorizer: Authorizer| {
             Router::new()
                 .route("/records", get(read_records))
-                .route_layer(RequireAction::new("read_audit", |_| {
-                    ResourceRef::new("AuditLog", "log")
-                }))
+                .route_layer(RequireAction::new("read_audit", the_audit_log))
                 .with_state((audit.clone(), Arc::clone(&clock)))
-                .layer(
-                    SessionLayer::new(sessions, Arc::clone(&clock))
-                        .with_authorizer(authorizer),
-                )
+                .layer(SessionLayer::new(sessions, Arc::clone(&clock)).with_authorizer(authorizer))
         };
         let routers = vec![
             ("session", session),
+            ("authz", authz),
             ("full", full(cached, authorizer(cached_roles))),
             ("full-uncached", full(sessions, authorizer(stores.roles))),
         ];
@@ -366,9 +376,25 @@ fn server_stack(c: &mut Criterion) {
     }
 }
 
-/// [`PROFILE_REQUESTS`] single requests to the target called `name`, nothing else.
+/// [`PROFILE_REQUESTS`] single requests to the target called `name` (or, with
+/// `SERVER_STACK_PROFILE_LOADED`, [`ROUNDS`] loaded windows), nothing else.
 fn profile(client: &Runtime, targets: &[Target], name: &str) {
     let target = targets.iter().find(|t| t.name == name).unwrap();
+    if std::env::var_os("SERVER_STACK_PROFILE_LOADED").is_some() {
+        let target = Arc::new(Target {
+            name: target.name.clone(),
+            addr: target.addr,
+            cookie: target.cookie.clone(),
+        });
+        let mut load = Load::default();
+        client.block_on(async {
+            for _ in 0..ROUNDS {
+                turn(Arc::clone(&target), &mut load).await;
+            }
+        });
+        println!("{name}: {:.0} req/s", load.rps());
+        return;
+    }
     client.block_on(async {
         let mut sender = connect(target.addr).await;
         for _ in 0..PROFILE_REQUESTS {
