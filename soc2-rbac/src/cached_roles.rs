@@ -54,7 +54,7 @@ impl State {
             entries,
             generation,
         } = self;
-        subscription.catch_up(|change| match change {
+        let live = subscription.catch_up(|change| match change {
             Change::UserRoles(user) => {
                 *generation += 1;
                 entries.remove(&user);
@@ -65,7 +65,13 @@ impl State {
             }
             // Session changes say nothing about roles.
             _ => {}
-        })
+        });
+        if !live {
+            // What was read before may be stale by the time the feed is back.
+            *generation += 1;
+            entries.clear();
+        }
+        live
     }
 }
 
