@@ -208,17 +208,25 @@ impl Authorizer {
             action_entry,
         )?;
         let context = match context {
-            serde_json::Value::Null => Context::empty(),
-            serde_json::Value::Object(map) if map.is_empty() => Context::empty(),
-            json => Context::from_json_value(json, Some((&snapshot.schema, action_uid)))
-                .map_err(|error| AuthzError::InvalidRequest(error.to_string()))?,
+            serde_json::Value::Null => None,
+            serde_json::Value::Object(map) if map.is_empty() => None,
+            json => Some(
+                Context::from_json_value(json, Some((&snapshot.schema, action_uid)))
+                    .map_err(|error| AuthzError::InvalidRequest(error.to_string()))?,
+            ),
         };
+        // A user's request with an empty context for a resource type the action was probed
+        // with at load conforms whatever the ids: validating it again would only repeat that.
+        let known_to_conform = context.is_none()
+            && action_entry
+                .conforming_resource_types
+                .contains(resource_uid.type_name());
         let request = Request::new(
             principal_uid,
             action_uid.clone(),
             resource_uid,
-            context,
-            Some(&snapshot.schema),
+            context.unwrap_or_else(Context::empty),
+            (!known_to_conform).then_some(&snapshot.schema),
         )
         .map_err(|error| AuthzError::InvalidRequest(error.to_string()))?;
         let response = cedar_policy::Authorizer::new().is_authorized(

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy, PolicyId, PolicySet, Schema,
-    ValidationMode, Validator,
+    Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy, PolicyId, PolicySet,
+    Request, Schema, ValidationMode, Validator,
 };
 use miette::Diagnostic;
 use ring::digest;
@@ -84,7 +84,7 @@ impl PolicySnapshot {
         }
         let mut policy_ids: Vec<String> = origins.into_keys().collect();
         policy_ids.sort_unstable();
-        let actions = match action_entries(&schema, &policies, &role_type) {
+        let actions = match action_entries(&schema, &policies, &user_type, &role_type) {
             Ok(actions) => actions,
             Err(message) => {
                 let path = sources.iter().find(|s| s.name.ends_with(".cedarschema"));
@@ -123,7 +123,7 @@ fn bare_entity_types(schema: &Schema) -> HashSet<EntityTypeName> {
     schema
         .entity_types()
         .filter(|ty| {
-            let uid = EntityUid::from_type_name_and_id((*ty).clone(), EntityId::new(BARE_PROBE_ID));
+            let uid = EntityUid::from_type_name_and_id((*ty).clone(), EntityId::new(PROBE_ID));
             Entities::empty()
                 .add_entities([Entity::new_no_attrs(uid, HashSet::new())], Some(schema))
                 .is_ok()
@@ -132,9 +132,9 @@ fn bare_entity_types(schema: &Schema) -> HashSet<EntityTypeName> {
         .collect()
 }
 
-/// The id [`bare_entity_types`] probes with: an enumerated entity type never lists it, so
-/// such types are left out.
-const BARE_PROBE_ID: &str = "\u{0}soc2-bare-probe";
+/// The id the load-time probes ([`bare_entity_types`], [`checked_resource_types`]) use: an
+/// enumerated entity type never lists it, so such types are left out.
+const PROBE_ID: &str = "\u{0}soc2-bare-probe";
 
 fn type_name(name: &str) -> Option<EntityTypeName> {
     EntityTypeName::from_str(name).ok()
@@ -290,6 +290,7 @@ fn check_structure(
 fn action_entries(
     schema: &Schema,
     policies: &PolicySet,
+    user_type: &EntityTypeName,
     role_type: &EntityTypeName,
 ) -> Result<HashMap<String, ActionEntry>, String> {
     let entities = schema
@@ -318,10 +319,38 @@ fn action_entries(
                 .collect::<Result<Vec<_>, String>>();
             Some(entries.map(|entities| {
                 let index = ActionPolicies::new(policies, uid, &groups, role_type);
-                let entry = ActionEntry::new(uid.clone(), entities, index);
+                let checked = checked_resource_types(schema, uid, user_type);
+                let entry = ActionEntry::new(uid.clone(), entities, index, checked);
                 (uid.id().unescaped().to_owned(), entry)
             }))
         })
+        .collect()
+}
+
+/// The resource types for which a request by a user for `action` with an empty context
+/// conforms to the schema whatever the ids: those the action applies to (with users as
+/// principals), less enumerated types (whose ids the schema lists), and none when the action's
+/// context has required attributes. Probed once with the schema's own request validation.
+fn checked_resource_types(
+    schema: &Schema,
+    action: &EntityUid,
+    user_type: &EntityTypeName,
+) -> HashSet<EntityTypeName> {
+    let probe =
+        |ty: &EntityTypeName| EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(PROBE_ID));
+    schema
+        .entity_types()
+        .filter(|ty| {
+            Request::new(
+                probe(user_type),
+                action.clone(),
+                probe(ty),
+                Context::empty(),
+                Some(schema),
+            )
+            .is_ok()
+        })
+        .cloned()
         .collect()
 }
 
@@ -491,5 +520,61 @@ fn message_of(diagnostic: &dyn Diagnostic) -> String {
     match diagnostic.help() {
         Some(help) => format!("{diagnostic} (help: {help})"),
         None => diagnostic.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const SCHEMA: &str = r#"
+        entity Role in [Role];
+        entity User in [Role];
+        entity Doc = { owner: User };
+        entity Folder;
+        entity Status enum ["open", "closed"];
+        action read appliesTo { principal: [User], resource: [Doc, Folder, Status] };
+        action sign appliesTo { principal: [User], resource: [Doc], context: { ticket: String } };
+        action note appliesTo { principal: [User], resource: [Folder], context: { ticket?: String } };
+    "#;
+
+    fn ty(name: &str) -> EntityTypeName {
+        EntityTypeName::from_str(name).unwrap()
+    }
+
+    /// A type is skipped from per-request validation exactly when the schema accepts a user's
+    /// empty-context request on it with any id: declared for the action, not enumerated, and
+    /// no required context attribute.
+    #[test]
+    fn requests_known_to_conform_are_exactly_those_the_schema_accepts_with_any_id() {
+        let (schema, _) = Schema::from_cedarschema_str(SCHEMA).unwrap();
+        let uid = |t: &str, id: &str| EntityUid::from_type_name_and_id(ty(t), EntityId::new(id));
+        for (action, expected) in [
+            ("read", vec!["Doc", "Folder"]),
+            ("sign", vec![]),
+            ("note", vec!["Folder"]),
+        ] {
+            let action = uid("Action", action);
+            let checked = checked_resource_types(&schema, &action, &ty("User"));
+            let mut names: Vec<String> = checked.iter().map(ToString::to_string).collect();
+            names.sort_unstable();
+            assert_eq!(names, expected, "{action}");
+            for resource in ["Doc", "Folder", "User", "Role"] {
+                let validated = Request::new(
+                    uid("User", "0190b6f4-0000-7000-8000-000000000001"),
+                    action.clone(),
+                    uid(resource, "any id at all"),
+                    Context::empty(),
+                    Some(&schema),
+                );
+                assert_eq!(
+                    validated.is_ok(),
+                    checked.contains(&ty(resource)),
+                    "{action} on {resource}"
+                );
+            }
+        }
     }
 }

@@ -93,6 +93,9 @@ pub(crate) struct ActionEntry {
     pub(crate) entities: Vec<Entity>,
     /// The policies whose scope can match this action, by the role they are scoped to.
     pub(crate) policies: ActionPolicies,
+    /// The resource types for which a user's request for this action with an empty context is
+    /// known to conform to the schema, so it is not validated again per request.
+    pub(crate) conforming_resource_types: HashSet<EntityTypeName>,
     /// The [`RoleSlice`] of a principal's roles (as read from the store), by those roles. The
     /// key is the whole content the slice is built from, so an entry can never be stale: a
     /// changed role or hierarchy is a different key. Bounded by [`ROLE_SLICES`] (cleared when
@@ -104,11 +107,17 @@ pub(crate) struct ActionEntry {
 }
 
 impl ActionEntry {
-    pub(crate) fn new(uid: EntityUid, entities: Vec<Entity>, policies: ActionPolicies) -> Self {
+    pub(crate) fn new(
+        uid: EntityUid,
+        entities: Vec<Entity>,
+        policies: ActionPolicies,
+        conforming_resource_types: HashSet<EntityTypeName>,
+    ) -> Self {
         Self {
             uid,
             entities,
             policies,
+            conforming_resource_types,
             roles: RwLock::new(HashMap::new()),
             principals: RwLock::new(HashMap::new()),
         }

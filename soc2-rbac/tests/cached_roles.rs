@@ -114,7 +114,10 @@ async fn nothing_is_served_while_the_feed_is_not_live() {
     // Back without a resync: nothing from before the outage is served.
     assign(&*f.inner, alice, "engineer").await;
     f.publisher.set_live(true);
-    assert_eq!(direct(&f.cached, alice, at(4)).await, ["auditor", "engineer"]);
+    assert_eq!(
+        direct(&f.cached, alice, at(4)).await,
+        ["auditor", "engineer"]
+    );
     drop(f.publisher);
     assign(&*f.inner, alice, "admin").await;
     assert_eq!(
