@@ -77,6 +77,8 @@ const SEQUENTIAL: usize = 3000;
 
 /// The caches' backstop bound, as the reference server's default.
 const CACHE_STALENESS: Duration = Duration::from_secs(60);
+/// Longest the `full` handler waits for room in the audit buffer.
+const AUDIT_WAIT: Duration = Duration::from_secs(1);
 /// Requests sent in the `SERVER_STACK_PROFILE` mode.
 const PROFILE_REQUESTS: usize = 2000;
 
@@ -216,7 +218,8 @@ fn stack_targets(rt: &Runtime, backend: &str, stores: Stores, feed: &ChangeFeed)
         .collect()
 }
 
-/// The `full` handler: one audit event per read, enqueued (the writer persists it later).
+/// The `full` handler: one audit event per read, enqueued (the writer persists it later) with
+/// `record_within`, so a burst beyond the writer's pace slows requests instead of failing them.
 async fn read_records(
     State((audit, clock)): State<(AuditLog, Arc<dyn Clock>)>,
     CurrentUser(user): CurrentUser,
@@ -229,7 +232,8 @@ async fn read_records(
         clock.now(),
     )
     .with_context(context);
-    audit.record(event).unwrap();
+    // Waits for room rather than failing when requests outpace the writer for a moment.
+    audit.record_within(event, AUDIT_WAIT).await.unwrap();
     "ok"
 }
 

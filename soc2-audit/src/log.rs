@@ -194,7 +194,7 @@ impl AuditLog {
         }
         match self.sender.try_send(event) {
             Ok(()) => {
-                self.shared.recorded.fetch_add(1, Ordering::AcqRel);
+                self.count_recorded();
                 Ok(())
             }
             Err(mpsc::error::TrySendError::Full(_)) => Err(AuditError::BufferFull {
@@ -202,6 +202,47 @@ impl AuditLog {
             }),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(AuditError::Closed),
         }
+    }
+
+    /// Enqueues `event`, waiting up to `max_wait` for room while the buffer is full: requests
+    /// that outpace the sink for a moment are slowed down (backpressure) rather than refused.
+    /// With room, as fast as [`AuditLog::record`].
+    ///
+    /// # Errors
+    /// [`AuditError::BufferFull`] when no room came within `max_wait`, and
+    /// [`AuditError::Closed`] after shutdown: the caller must not go ahead with the audited
+    /// action.
+    pub async fn record_within(
+        &self,
+        event: AuditEvent,
+        max_wait: Duration,
+    ) -> Result<(), AuditError> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(AuditError::Closed);
+        }
+        let sent = match self.sender.try_send(event) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                self.sender.send_timeout(event, max_wait).await
+            }
+            Err(mpsc::error::TrySendError::Closed(event)) => {
+                Err(mpsc::error::SendTimeoutError::Closed(event))
+            }
+        };
+        match sent {
+            Ok(()) => {
+                self.count_recorded();
+                Ok(())
+            }
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => Err(AuditError::BufferFull {
+                capacity: self.shared.capacity,
+            }),
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(AuditError::Closed),
+        }
+    }
+
+    fn count_recorded(&self) {
+        self.shared.recorded.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Reserves room for one event before the audited action runs, so that an action which

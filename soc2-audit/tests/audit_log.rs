@@ -209,3 +209,53 @@ async fn events_from_a_broken_clock_are_still_stored() {
         1
     );
 }
+
+/// `record_within` waits for room instead of refusing at once: it takes the room the writer
+/// frees while it waits, and refuses with `BufferFull` only after `max_wait` with none.
+#[tokio::test(start_paused = true)]
+async fn record_within_waits_for_room_then_fails_closed() {
+    let keys = keys();
+    let sink = Arc::new(Switchable {
+        store: MemoryAuditStore::new(&keys),
+        down: AtomicBool::new(true),
+    });
+    let config = AuditLogConfig::default()
+        .with_capacity(2)
+        .unwrap()
+        .with_max_batch(1)
+        .unwrap()
+        .with_retry(Duration::from_millis(10), Duration::from_millis(10));
+    let log = AuditLog::start(sink.clone(), config);
+    // The writer holds the first event, failing to write it ...
+    log.record(event(0)).unwrap();
+    assert_eq!(
+        log.flush().await,
+        Err(AuditError::Unavailable { buffered: 1 })
+    );
+    // ... and the buffer fills up behind it.
+    let mut accepted = vec![0];
+    for n in 1..100 {
+        if log.record(event(n)).is_err() {
+            break;
+        }
+        accepted.push(n);
+    }
+    assert_eq!(
+        log.record_within(event(100), Duration::from_secs(1)).await,
+        Err(AuditError::BufferFull { capacity: 2 }),
+        "the sink stayed down for the whole wait"
+    );
+
+    // The sink comes back while a writer waits: its event goes in after the buffered ones.
+    let waiting = tokio::spawn({
+        let log = log.clone();
+        async move { log.record_within(event(101), Duration::from_secs(1)).await }
+    });
+    tokio::task::yield_now().await;
+    sink.down.store(false, Ordering::SeqCst);
+    assert_eq!(waiting.await.unwrap(), Ok(()));
+    accepted.push(101);
+    log.flush().await.unwrap();
+    assert_eq!(stored_numbers(&sink.store).await, accepted);
+    assert_eq!(log.stats().recorded, accepted.len() as u64);
+}
