@@ -102,12 +102,12 @@ mod tests {
     use std::str::FromStr;
 
     use cedar_policy::{
-        Authorizer, Context, Entities, Entity, EntityId, Request, Response, RestrictedExpression,
-        Schema,
+        Authorizer, Context, Entities, Entity, EntityId, Request, RestrictedExpression, Schema,
     };
     use proptest::prelude::*;
 
     use super::*;
+    use crate::test_support::outcome;
 
     const ROLES: usize = 5;
     const ACTIONS: [&str; 4] = ["read", "write", "delete", "approve"];
@@ -249,27 +249,6 @@ mod tests {
             all.push(Entity::new(uid("Doc", &format!("d{d}")), attrs, HashSet::new()).unwrap());
         }
         Entities::from_entities(all, None).unwrap()
-    }
-
-    /// (decision, determining policies sorted, failed policies sorted).
-    fn outcome(response: &Response) -> (cedar_policy::Decision, Vec<String>, Vec<String>) {
-        let mut reasons: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(ToString::to_string)
-            .collect();
-        reasons.sort_unstable();
-        let mut errors: Vec<String> = response
-            .diagnostics()
-            .errors()
-            .map(
-                |cedar_policy::AuthorizationError::PolicyEvaluationError(e)| {
-                    e.policy_id().to_string()
-                },
-            )
-            .collect();
-        errors.sort_unstable();
-        (response.decision(), reasons, errors)
     }
 
     proptest! {

@@ -22,6 +22,8 @@ mod slice;
 mod snapshot;
 mod sod;
 mod store;
+#[cfg(test)]
+mod test_support;
 #[cfg(feature = "watch")]
 mod watch;
 

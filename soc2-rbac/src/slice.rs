@@ -316,6 +316,7 @@ mod tests {
     use cedar_policy::{Context, Request};
 
     use super::*;
+    use crate::test_support::outcome;
 
     fn role(name: &str) -> RoleName {
         RoleName::new(name).unwrap()
@@ -503,30 +504,5 @@ mod tests {
             &snapshot.actions["approve_change"],
         );
         assert!(matches!(refused, Err(AuthzError::InvalidEntity(_))));
-    }
-
-    /// (decision, determining policies, failing policies), sorted.
-    fn outcome(response: &cedar_policy::Response) -> (bool, Vec<String>, Vec<String>) {
-        let mut reasons: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(ToString::to_string)
-            .collect();
-        reasons.sort_unstable();
-        let mut errors: Vec<String> = response
-            .diagnostics()
-            .errors()
-            .map(
-                |cedar_policy::AuthorizationError::PolicyEvaluationError(e)| {
-                    e.policy_id().to_string()
-                },
-            )
-            .collect();
-        errors.sort_unstable();
-        (
-            response.decision() == cedar_policy::Decision::Allow,
-            reasons,
-            errors,
-        )
     }
 }
