@@ -11,7 +11,7 @@ pub use keys::DEFAULT_PREFIX;
 pub use lockout::RedisLockoutStore;
 /// The Redis client this crate is built on (connect with the same version).
 pub use redis;
-pub use redis::aio::ConnectionManager;
+pub use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 pub use session::{DEFAULT_EXPIRY_GRACE, RedisSessionStore};
 
 use soc2_core::StoreError;
@@ -24,8 +24,21 @@ use soc2_core::StoreError;
 /// [`StoreError::Unavailable`] when the server cannot be reached, [`StoreError::Backend`] when
 /// the URL is invalid.
 pub async fn connect(url: &str) -> Result<ConnectionManager, StoreError> {
+    connect_with(url, ConnectionManagerConfig::new()).await
+}
+
+/// [`connect`] with the connection's timeouts and reconnection retries set by `config` (the
+/// default retries 6 times with exponential backoff, a few seconds in all, before an operation
+/// or the first connection fails).
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_with(
+    url: &str,
+    config: ConnectionManagerConfig,
+) -> Result<ConnectionManager, StoreError> {
     let client = redis::Client::open(url).map_err(error::store_error)?;
-    ConnectionManager::new(client)
+    ConnectionManager::new_with_config(client, config)
         .await
         .map_err(error::store_error)
 }
