@@ -19,6 +19,7 @@ pub mod mfa;
 pub mod passkey;
 pub mod postgres;
 pub mod rbac;
+pub mod redis;
 pub mod review;
 pub mod session;
 pub mod web;
