@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod changes;
 mod error;
 mod keys;
 mod lockout;
@@ -7,6 +8,10 @@ mod session;
 mod session_hash;
 mod session_scripts;
 
+pub use changes::{
+    CHANGES_CHANNEL_SUFFIX, ChangeFollower, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SILENCE_LIMIT,
+    FollowConfig, follow_changes,
+};
 pub use keys::DEFAULT_PREFIX;
 pub use lockout::RedisLockoutStore;
 /// The Redis client this crate is built on (connect with the same version).

@@ -57,7 +57,10 @@ return 1
 });
 
 /// Lua shared by the scripts that delete sessions: `forget(prefix, digest, expiry_key)`
-/// deletes the session and its index entries and returns its hash (empty when it was gone).
+/// deletes the session and its index entries, publishes `session:<digest>` on
+/// `<prefix>changes` (in the same script, so atomically with the deletion: see
+/// [`follow_changes`](crate::follow_changes)) and returns its hash (empty, and nothing
+/// published, when it was gone).
 const FORGET: &str = r"
 local function forget(prefix, digest, expiry)
   local key = prefix .. 'session:' .. digest
@@ -70,6 +73,7 @@ local function forget(prefix, digest, expiry)
     end
   end
   redis.call('DEL', key)
+  redis.call('PUBLISH', prefix .. 'changes', 'session:' .. digest)
   return h
 end
 ";
