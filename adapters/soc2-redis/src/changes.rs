@@ -110,7 +110,8 @@ impl Drop for ChangeFollower {
 /// on `<prefix>changes` atomically with the change, and the follower, subscribed on a
 /// dedicated pub/sub connection of `client`, relays it to the feed as [`Change::Session`].
 ///
-/// Returns once subscribed, with the feed live. Redis pub/sub is fire-and-forget: while the
+/// Returns once subscribed, with the feed live (each subscription attempt, the first one
+/// included, fails after `config.silence_limit`). Redis pub/sub is fire-and-forget: while the
 /// subscription is connected every message arrives, in order; messages published while it is
 /// not are lost. So when the connection is lost the feed stops being live at once (caches over
 /// it serve nothing), the follower reconnects (after 100 ms, doubling up to 5 s), publishes
@@ -128,7 +129,9 @@ pub async fn follow_changes(
     config: FollowConfig,
 ) -> Result<ChangeFollower, StoreError> {
     let channel = format!("{}{CHANGES_CHANNEL_SUFFIX}", prefix.into());
-    let messages = subscribe(&client, &channel).await.map_err(store_error)?;
+    let messages = subscribe(&client, &channel, config.silence_limit)
+        .await
+        .map_err(store_error)?;
     let heartbeat_conn = ConnectionManager::new(client.clone())
         .await
         .map_err(store_error)?;
@@ -157,11 +160,27 @@ pub async fn follow_changes(
     })
 }
 
-/// A new pub/sub connection subscribed to `channel`.
-async fn subscribe(client: &redis::Client, channel: &str) -> redis::RedisResult<PubSubStream> {
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(channel).await?;
-    Ok(pubsub.into_on_message())
+/// A new pub/sub connection subscribed to `channel`, failing after `limit` (a network that
+/// silently drops everything would otherwise hold the attempt forever).
+async fn subscribe(
+    client: &redis::Client,
+    channel: &str,
+    limit: Duration,
+) -> redis::RedisResult<PubSubStream> {
+    let attempt = async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok(pubsub.into_on_message())
+    };
+    tokio::time::timeout(limit, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no subscription within {limit:?}"),
+            )
+            .into())
+        })
 }
 
 /// Publishes a heartbeat on `channel` every `interval` (also heard by the other instances'
@@ -245,7 +264,7 @@ impl Follower {
         let mut delay = FIRST_RECONNECT_DELAY;
         loop {
             tokio::time::sleep(delay).await;
-            match subscribe(&self.client, &self.channel).await {
+            match subscribe(&self.client, &self.channel, self.silence_limit).await {
                 Ok(messages) => return messages,
                 Err(error) => {
                     tracing::warn!(target: "soc2::redis", %error, ?delay, "change subscription cannot reconnect");

@@ -1,7 +1,8 @@
 //! The change feed on a real Redis (`SOC2_TEST_REDIS_URL`): a follower on its own connections
 //! sees exactly the session changes that stores on other connections (other "instances") make
 //! under its prefix, in order; it survives losing its pub/sub connection (not live, then
-//! `Resync`, then live); and a fed session cache drops a session another instance revoked.
+//! `Resync`, then live), killed or silently dead (heartbeats); and a fed session cache drops a
+//! session another instance revoked.
 //!
 //! "Nothing else" is checked without sleeping: after the action under test, a marker session
 //! is removed, and everything received before the marker's change is what the action published.
@@ -48,11 +49,15 @@ impl Feed {
     async fn open(test: &str) -> Option<Self> {
         let backend = RedisBackend::new(test)?;
         let client = redis::Client::open(backend.test.url()).unwrap();
-        Some(Self::with_client(backend, client).await)
+        Some(Self::with_client(backend, client, FollowConfig::default()).await)
     }
 
-    async fn with_client(backend: RedisBackend, client: redis::Client) -> Self {
-        let follower = follow_changes(client, backend.test.prefix(), FollowConfig::default())
+    async fn with_client(
+        backend: RedisBackend,
+        client: redis::Client,
+        config: FollowConfig,
+    ) -> Self {
+        let follower = follow_changes(client, backend.test.prefix(), config)
             .await
             .unwrap();
         assert!(follower.feed().is_live(), "live once subscribed");
@@ -261,11 +266,15 @@ async fn a_killed_subscription_turns_the_feed_off_then_resyncs_and_follows_again
         .exec_async(&mut admin)
         .await
         .unwrap();
+    let _user_deleted_at_end = AclUser {
+        url: backend.test.url().to_owned(),
+        name: user.clone(),
+    };
     let url = backend.test.url().to_owned();
     let rest = url.strip_prefix("redis://").expect("a redis:// test URL");
     assert!(!rest.contains('@'), "a test URL without credentials");
     let client = redis::Client::open(format!("redis://{user}:feed-test@{rest}")).unwrap();
-    let mut feed = Feed::with_client(backend, client).await;
+    let mut feed = Feed::with_client(backend, client, FollowConfig::default()).await;
 
     let list: String = redis::cmd("CLIENT")
         .arg(&["LIST", "TYPE", "pubsub"])
@@ -301,11 +310,63 @@ async fn a_killed_subscription_turns_the_feed_off_then_resyncs_and_follows_again
     feed.sessions.remove(&record.digest).await.unwrap();
     assert_eq!(feed.published().await, vec![digest_of(&record)]);
     feed.finish().await;
-    redis::cmd("ACL")
-        .arg(&["DELUSER", &user])
-        .exec_async(&mut admin)
+}
+
+/// A test's Redis user, deleted (with its connections) when the test ends, passing or not.
+struct AclUser {
+    url: String,
+    name: String,
+}
+
+impl Drop for AclUser {
+    fn drop(&mut self) {
+        let deleted = redis::Client::open(self.url.as_str())
+            .and_then(|client| client.get_connection())
+            .and_then(|mut conn| {
+                redis::cmd("ACL")
+                    .arg(&["DELUSER", &self.name])
+                    .exec(&mut conn)
+            });
+        if let Err(error) = deleted {
+            eprintln!("cannot delete the test's Redis user {}: {error}", self.name);
+        }
+    }
+}
+
+/// A network that silently stops carrying packets (no reset, no close) between the follower
+/// and Redis: the subscription hears no heartbeat, counts its connection as lost, and once the
+/// network is back reconnects and resyncs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silently_dead_connection_is_caught_by_heartbeats() {
+    let Some(backend) = RedisBackend::new(module_path!()) else {
+        return;
+    };
+    let url = backend.test.url().to_owned();
+    let rest = url.strip_prefix("redis://").expect("a redis:// test URL");
+    assert!(!rest.contains('@'), "a test URL without credentials");
+    let (host_port, db) = rest.split_once('/').unwrap_or((rest, ""));
+    let upstream = tokio::net::lookup_host(host_port)
         .await
+        .unwrap()
+        .next()
         .unwrap();
+    let proxy = StallingProxy::start(upstream).await;
+    let client = redis::Client::open(format!("redis://{}/{db}", proxy.addr)).unwrap();
+    let config = FollowConfig::default()
+        .with_heartbeat(Duration::from_millis(50), Duration::from_millis(300));
+    let mut feed = Feed::with_client(backend, client, config).await;
+    assert_eq!(feed.published().await, vec![]);
+
+    proxy.stall(true);
+    wait_until(|| !feed.follower.feed().is_live()).await;
+    proxy.stall(false);
+    assert_eq!(feed.next().await, Change::Resync);
+    wait_until(|| feed.follower.feed().is_live()).await;
+    let record = session(UserId::new_v7(), 0);
+    feed.sessions.insert(&record).await.unwrap();
+    feed.sessions.remove(&record.digest).await.unwrap();
+    assert_eq!(feed.published().await, vec![digest_of(&record)]);
+    feed.finish().await;
 }
 
 /// A Redis session store that counts `get`s: which validations read Redis.
@@ -450,5 +511,59 @@ async fn wait_until(condition: impl Fn() -> bool) {
             "condition not reached"
         );
         tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// A TCP proxy whose links can stall: bytes stop flowing both ways, sockets stay open.
+struct StallingProxy {
+    addr: std::net::SocketAddr,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallingProxy {
+    async fn start(upstream: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let links = Arc::clone(&stalled);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(pump(client_read, server_write, Arc::clone(&links)));
+                tokio::spawn(pump(server_read, client_write, Arc::clone(&links)));
+            }
+        });
+        Self { addr, stalled }
+    }
+
+    fn stall(&self, stalled: bool) {
+        self.stalled.store(stalled, Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to`, holding every chunk while the link is stalled.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        // A stalled network: the proxy's own wait, not a test's synchronisation.
+        while stalled.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }
