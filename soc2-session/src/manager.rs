@@ -157,8 +157,9 @@ impl SessionManager {
 
     /// Serves validated sessions from memory, dropping each one as soon as `feed` reports it
     /// ended or rotated, whoever did it (another app instance, `soc2ctl`, the sweeper, manual
-    /// SQL): a store adapter's change follower (such as soc2-sqlx's `follow_changes`)
-    /// publishes every change the store's database commits.
+    /// SQL): a store adapter's change follower (soc2-sqlx's `postgres::follow_changes` and
+    /// `sqlite::follow_changes`, soc2-redis's `follow_changes`) publishes every change the
+    /// store commits.
     ///
     /// Before every lookup the cache applies the changes published so far; while `feed` is not
     /// live (the follower lost its database, or stopped) it serves nothing and every validation
