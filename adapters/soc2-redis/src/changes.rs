@@ -7,9 +7,8 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use redis::aio::{ConnectionManager, PubSubStream};
 use soc2_core::changes::DEFAULT_CHANGE_BUFFER;
-use soc2_core::{Change, ChangeFeed, ChangePublisher, StoreError};
+use soc2_core::{Change, ChangeFeed, ChangeFollower, ChangePublisher, StoreError};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::error::store_error;
 
@@ -65,45 +64,6 @@ impl FollowConfig {
     }
 }
 
-/// A running follower of the session scripts' change messages: the [`ChangeFeed`] it publishes
-/// to, and the background task, which ends on [`ChangeFollower::stop`] or when this handle is
-/// dropped. Once the task ends the feed is not live, so caches over it serve nothing.
-#[derive(Debug)]
-pub struct ChangeFollower {
-    feed: ChangeFeed,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl ChangeFollower {
-    /// The feed caches subscribe to (clone it freely).
-    #[must_use]
-    pub fn feed(&self) -> &ChangeFeed {
-        &self.feed
-    }
-
-    /// Stops the task and waits until it has ended (its connections released).
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            // The receiver is gone only when the task already ended.
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take()
-            && let Err(error) = task.await
-        {
-            tracing::error!(target: "soc2::redis", %error, "change follower ended abnormally");
-        }
-    }
-}
-
-impl Drop for ChangeFollower {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-}
-
 /// Follows the session changes that [`RedisSessionStore`](crate::RedisSessionStore)s under
 /// `prefix` make, on any app instance: each script that ends a session or rotates its token
 /// away (`remove`, `remove_user`, `rotate`, `remove_expired`) publishes `session:<hex digest>`
@@ -153,11 +113,7 @@ pub async fn follow_changes(
         follower.run(messages, stopped).await;
         heartbeats.abort();
     });
-    Ok(ChangeFollower {
-        feed,
-        stop: Some(stop),
-        task: Some(task),
-    })
+    Ok(ChangeFollower::new(feed, stop, task))
 }
 
 /// A new pub/sub connection subscribed to `channel`, failing after `limit` (a network that

@@ -9,8 +9,8 @@ mod session_hash;
 mod session_scripts;
 
 pub use changes::{
-    CHANGES_CHANNEL_SUFFIX, ChangeFollower, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SILENCE_LIMIT,
-    FollowConfig, follow_changes,
+    CHANGES_CHANNEL_SUFFIX, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SILENCE_LIMIT, FollowConfig,
+    follow_changes,
 };
 pub use keys::DEFAULT_PREFIX;
 pub use lockout::RedisLockoutStore;
@@ -18,6 +18,7 @@ pub use lockout::RedisLockoutStore;
 pub use redis;
 pub use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 pub use session::{DEFAULT_EXPIRY_GRACE, RedisSessionStore};
+pub use soc2_core::ChangeFollower;
 
 use soc2_core::StoreError;
 

@@ -27,6 +27,7 @@ use soc2_session::{
     Factor, SessionError, SessionManager, SessionPolicy, SessionRecord, SessionStore, SessionToken,
     TokenDigest,
 };
+use soc2_testkit::net::{StallingProxy, wait_until};
 use soc2_testkit::session::session;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -302,9 +303,9 @@ async fn a_killed_subscription_turns_the_feed_off_then_resyncs_and_follows_again
         .unwrap();
     assert_eq!(killed, 1);
 
-    wait_until(|| !feed.follower.feed().is_live()).await;
+    wait_until(|| !feed.follower.feed().is_live(), DEADLINE).await;
     assert_eq!(feed.next().await, Change::Resync);
-    wait_until(|| feed.follower.feed().is_live()).await;
+    wait_until(|| feed.follower.feed().is_live(), DEADLINE).await;
     let record = session(UserId::new_v7(), 0);
     feed.sessions.insert(&record).await.unwrap();
     feed.sessions.remove(&record.digest).await.unwrap();
@@ -351,17 +352,17 @@ async fn a_silently_dead_connection_is_caught_by_heartbeats() {
         .next()
         .unwrap();
     let proxy = StallingProxy::start(upstream).await;
-    let client = redis::Client::open(format!("redis://{}/{db}", proxy.addr)).unwrap();
+    let client = redis::Client::open(format!("redis://{}/{db}", proxy.addr())).unwrap();
     let config = FollowConfig::default()
         .with_heartbeat(Duration::from_millis(50), Duration::from_millis(300));
     let mut feed = Feed::with_client(backend, client, config).await;
     assert_eq!(feed.published().await, vec![]);
 
     proxy.stall(true);
-    wait_until(|| !feed.follower.feed().is_live()).await;
+    wait_until(|| !feed.follower.feed().is_live(), DEADLINE).await;
     proxy.stall(false);
     assert_eq!(feed.next().await, Change::Resync);
-    wait_until(|| feed.follower.feed().is_live()).await;
+    wait_until(|| feed.follower.feed().is_live(), DEADLINE).await;
     let record = session(UserId::new_v7(), 0);
     feed.sessions.insert(&record).await.unwrap();
     feed.sessions.remove(&record.digest).await.unwrap();
@@ -500,70 +501,4 @@ async fn a_session_revoked_through_another_instance_is_refused_once_the_change_a
     a_follower.stop().await;
     b_follower.stop().await;
     backend.delete_all().await;
-}
-
-/// Waits until `condition` holds, checking every millisecond; fails after [`DEADLINE`].
-async fn wait_until(condition: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !condition() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not reached"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
-/// A TCP proxy whose links can stall: bytes stop flowing both ways, sockets stay open.
-struct StallingProxy {
-    addr: std::net::SocketAddr,
-    stalled: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl StallingProxy {
-    async fn start(upstream: std::net::SocketAddr) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let links = Arc::clone(&stalled);
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
-                    continue;
-                };
-                let (client_read, client_write) = client.into_split();
-                let (server_read, server_write) = server.into_split();
-                tokio::spawn(pump(client_read, server_write, Arc::clone(&links)));
-                tokio::spawn(pump(server_read, client_write, Arc::clone(&links)));
-            }
-        });
-        Self { addr, stalled }
-    }
-
-    fn stall(&self, stalled: bool) {
-        self.stalled.store(stalled, Ordering::SeqCst);
-    }
-}
-
-/// Copies `from` to `to`, holding every chunk while the link is stalled.
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    stalled: Arc<std::sync::atomic::AtomicBool>,
-) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut buffer = vec![0; 16 * 1024];
-    loop {
-        let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
-        // A stalled network: the proxy's own wait, not a test's synchronisation.
-        while stalled.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        if to.write_all(&buffer[..read]).await.is_err() {
-            return;
-        }
-    }
 }

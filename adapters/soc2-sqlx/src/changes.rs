@@ -1,9 +1,7 @@
-//! Following the database's change log into a [`ChangeFeed`]: what both backends' followers
-//! share (the handle that stops them, the `<kind>:<key>` format the triggers write).
+//! Following the database's change log into a [`soc2_core::ChangeFeed`]: what both backends'
+//! followers share (the `<kind>:<key>` format the triggers write).
 
-use soc2_core::{Change, ChangeFeed, UserId};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use soc2_core::{Change, UserId};
 
 /// The kind of a session change; its key is the token digest in hex.
 const SESSION: &str = "session";
@@ -13,54 +11,6 @@ const USER_ROLES: &str = "user_roles";
 const ROLE_HIERARCHY: &str = "role_hierarchy";
 /// The kind of a change that may have touched anything (a TRUNCATE); its key is empty.
 const RESYNC: &str = "resync";
-
-/// A running follower of the database's change log: the [`ChangeFeed`] it publishes to, and the
-/// background task, which ends on [`ChangeFollower::stop`] or when this handle is dropped.
-/// Once the task ends the feed is not live, so caches over it serve nothing.
-#[derive(Debug)]
-pub struct ChangeFollower {
-    feed: ChangeFeed,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl ChangeFollower {
-    /// Wraps the task publishing to `feed`; the task ends when `stop` fires (or is dropped).
-    pub(crate) fn new(feed: ChangeFeed, stop: oneshot::Sender<()>, task: JoinHandle<()>) -> Self {
-        Self {
-            feed,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    /// The feed caches subscribe to (clone it freely).
-    #[must_use]
-    pub fn feed(&self) -> &ChangeFeed {
-        &self.feed
-    }
-
-    /// Stops the task and waits until it has ended (its connection released).
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            // The receiver is gone only when the task already ended.
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take()
-            && let Err(error) = task.await
-        {
-            tracing::error!(target: "soc2::sqlx", %error, "change follower ended abnormally");
-        }
-    }
-}
-
-impl Drop for ChangeFollower {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-}
 
 /// The change a trigger wrote as `kind` and `key`; `None` for anything else (the caller logs it
 /// and resyncs).

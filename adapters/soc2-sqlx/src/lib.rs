@@ -40,7 +40,7 @@ mod rows;
 mod session;
 mod session_rows;
 
-pub use changes::ChangeFollower;
+pub use soc2_core::ChangeFollower;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;

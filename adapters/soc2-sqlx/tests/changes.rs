@@ -14,6 +14,7 @@ use soc2_core::{Change, ChangeSubscription, ElevationId, UserId};
 use soc2_rbac::{Elevation, ElevationChange, ElevationStatus, RoleName, RoleStore, SodRules};
 use soc2_session::SessionStore;
 use soc2_sqlx::{ChangeFollower, postgres, sqlite};
+use soc2_testkit::net::{StallingProxy, wait_until};
 use soc2_testkit::postgres::TestSchema;
 use soc2_testkit::session::session;
 use time::OffsetDateTime;
@@ -384,13 +385,13 @@ mod sqlite_log {
             .execute(&pool)
             .await
             .unwrap();
-        wait_until(|| !db.follower.feed().is_live()).await;
+        wait_until(|| !db.follower.feed().is_live(), DEADLINE).await;
         sqlx::query("ALTER TABLE soc2_changes_away RENAME TO soc2_changes")
             .execute(&pool)
             .await
             .unwrap();
         assert_eq!(db.next().await, Change::Resync);
-        wait_until(|| db.follower.feed().is_live()).await;
+        wait_until(|| db.follower.feed().is_live(), DEADLINE).await;
         assert_eq!(db.published().await, vec![]);
         db.finish().await;
     }
@@ -441,7 +442,7 @@ async fn a_sqlite_follower_on_a_closed_pool_is_not_live() {
     .unwrap();
     assert!(follower.feed().is_live());
     pool.close().await;
-    wait_until(|| !follower.feed().is_live()).await;
+    wait_until(|| !follower.feed().is_live(), DEADLINE).await;
     follower.stop().await;
 }
 
@@ -482,9 +483,9 @@ mod postgres_log {
         .await
         .unwrap();
         assert_eq!(terminated, vec![true]);
-        wait_until(|| !db.follower.feed().is_live()).await;
+        wait_until(|| !db.follower.feed().is_live(), DEADLINE).await;
         assert_eq!(db.next().await, Change::Resync);
-        wait_until(|| db.follower.feed().is_live()).await;
+        wait_until(|| db.follower.feed().is_live(), DEADLINE).await;
 
         let record = session(UserId::new_v7(), 0);
         db.sessions.insert(&record).await.unwrap();
@@ -517,7 +518,7 @@ mod postgres_log {
         let follower_pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_millis(500))
-            .connect_with(schema.options().host("127.0.0.1").port(proxy.addr.port()))
+            .connect_with(schema.options().host("127.0.0.1").port(proxy.addr().port()))
             .await
             .unwrap();
         let config = postgres::ListenConfig::default()
@@ -535,10 +536,10 @@ mod postgres_log {
         assert_eq!(db.published().await, vec![]);
 
         proxy.stall(true);
-        wait_until(|| !db.follower.feed().is_live()).await;
+        wait_until(|| !db.follower.feed().is_live(), DEADLINE).await;
         proxy.stall(false);
         assert_eq!(db.next().await, Change::Resync);
-        wait_until(|| db.follower.feed().is_live()).await;
+        wait_until(|| db.follower.feed().is_live(), DEADLINE).await;
         let record = session(UserId::new_v7(), 0);
         db.sessions.insert(&record).await.unwrap();
         db.sessions.remove(&record.digest).await.unwrap();
@@ -581,71 +582,4 @@ mod postgres_log {
 /// A unique-enough suffix for an application name.
 fn uuid_like() -> String {
     UserId::new_v7().to_string()
-}
-
-/// Waits until `condition` holds, checking every millisecond; fails after [`DEADLINE`].
-async fn wait_until(condition: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !condition() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not reached"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
-/// A TCP proxy whose links can stall: bytes stop flowing both ways, sockets stay open.
-struct StallingProxy {
-    addr: std::net::SocketAddr,
-    stalled: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl StallingProxy {
-    async fn start(upstream: std::net::SocketAddr) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let links = Arc::clone(&stalled);
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
-                    continue;
-                };
-                let (client_read, client_write) = client.into_split();
-                let (server_read, server_write) = server.into_split();
-                tokio::spawn(pump(client_read, server_write, Arc::clone(&links)));
-                tokio::spawn(pump(server_read, client_write, Arc::clone(&links)));
-            }
-        });
-        Self { addr, stalled }
-    }
-
-    fn stall(&self, stalled: bool) {
-        self.stalled
-            .store(stalled, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-/// Copies `from` to `to`, holding every chunk while the link is stalled.
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    stalled: Arc<std::sync::atomic::AtomicBool>,
-) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut buffer = vec![0; 16 * 1024];
-    loop {
-        let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
-        // A stalled network: the proxy's own wait, not a test's synchronisation.
-        while stalled.load(std::sync::atomic::Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        if to.write_all(&buffer[..read]).await.is_err() {
-            return;
-        }
-    }
 }

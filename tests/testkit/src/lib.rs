@@ -16,6 +16,7 @@ pub mod auth;
 pub mod credential;
 pub mod lockout;
 pub mod mfa;
+pub mod net;
 pub mod passkey;
 pub mod postgres;
 pub mod rbac;

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use soc2_core::changes::DEFAULT_CHANGE_BUFFER;
-use soc2_core::{Change, ChangeFeed, ChangePublisher, StoreError};
+use soc2_core::{Change, ChangeFeed, ChangeFollower, ChangePublisher, StoreError};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::oneshot;
 
-use crate::changes::{ChangeFollower, change_or_resync};
+use crate::changes::change_or_resync;
 use crate::error::store_error;
 
 /// The channel the triggers notify.

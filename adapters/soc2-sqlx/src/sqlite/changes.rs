@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use soc2_core::changes::DEFAULT_CHANGE_BUFFER;
-use soc2_core::{Change, ChangeFeed, ChangePublisher, StoreError, unix_micros};
+use soc2_core::{Change, ChangeFeed, ChangeFollower, ChangePublisher, StoreError, unix_micros};
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::changes::{ChangeFollower, change_or_resync};
+use crate::changes::change_or_resync;
 use crate::error::store_error;
 
 /// How often the log is polled by default: a change made by another process reaches this
