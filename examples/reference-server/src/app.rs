@@ -109,7 +109,11 @@ impl App {
                 );
                 stores.sessions = Arc::new(redis.sessions.clone());
                 stores.lockouts = Arc::new(redis.lockouts.clone());
-                Some(redis.follow().await?)
+                if config.session_cache {
+                    Some(redis.follow().await?)
+                } else {
+                    None
+                }
             }
             None => None,
         };

@@ -15,7 +15,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_PASSWORD, STRONG, TestServer, flows};
+use common::{ADMIN_PASSWORD, STRONG, TestServer, flows, mfa};
 use hyper::StatusCode;
 use serde_json::json;
 use soc2_audit::{Actor, AuditLog, AuditLogConfig, MemoryAuditStore};
@@ -147,7 +147,7 @@ fn digest_hex(token: &str) -> String {
 
 /// Runs a flow against a server on SQLite + Redis, then checks SQL held none of it.
 macro_rules! flow_on_redis {
-    ($($flow:ident),* $(,)?) => {
+    ($($module:ident::$flow:ident),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $flow() {
@@ -155,7 +155,7 @@ macro_rules! flow_on_redis {
                 let Some(server) = RedisServer::start(test).await else {
                     return;
                 };
-                flows::$flow(&server.server).await;
+                $module::$flow(&server.server).await;
                 assert!(!server.keys().await.is_empty(), "nothing reached Redis");
                 server.finish().await;
             }
@@ -164,12 +164,15 @@ macro_rules! flow_on_redis {
 }
 
 flow_on_redis!(
-    registration_and_login,
-    lockout,
-    csrf_and_logout,
-    sessions_by_id,
-    password_change,
-    idle_timeout,
+    flows::registration_and_login,
+    flows::lockout,
+    flows::csrf_and_logout,
+    flows::sessions_by_id,
+    flows::password_change,
+    flows::idle_timeout,
+    // Second factors count failures in the Redis lockout store (the MFA store does not read
+    // the SQL lockout table then).
+    mfa::totp_enrollment_and_login,
 );
 
 /// The sessions and the account and per-IP lockout counters of the flows are Redis keys under
@@ -367,4 +370,29 @@ async fn a_bad_redis_url_stops_the_start() {
         "{error}"
     );
     assert!(!error.contains("hunter2"), "{error}");
+}
+
+/// A Redis server that cannot be reached stops the start, naming it.
+#[tokio::test]
+async fn an_unreachable_redis_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("unreachable.db").display());
+    let config = reference_server::Config::from_toml(&common::settings(
+        &url,
+        "redis_url = \"redis://127.0.0.1:1\"",
+        "",
+        common::ADMIN_GRACE,
+    ))
+    .unwrap();
+    let clock = Arc::new(soc2_core::ManualClock::new(time::macros::datetime!(
+        2026-11-23 09:00 UTC
+    )));
+    let error = reference_server::App::build(&config, clock)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("redis (redis://127.0.0.1:1): "),
+        "{error}"
+    );
 }
