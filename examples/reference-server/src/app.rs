@@ -12,8 +12,7 @@ use soc2_auth::mfa::{MfaAuth, TotpSettings};
 use soc2_auth::passkey::PasskeyAuth;
 use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
-use soc2_core::ChangeFollower;
-use soc2_core::{ChangeFeed, Clock, KeyRing, SecretString};
+use soc2_core::{ChangeFeed, ChangeFollower, Clock, KeyRing, SecretString};
 use soc2_rbac::{
     Authorizer, CachedRoleStore, DEFAULT_DEBOUNCE, PolicyStore, PolicyWatcher, RoleManager,
     RoleName, RoleStore,
@@ -80,9 +79,8 @@ pub struct App {
 
 impl App {
     /// Opens the database of `config` (migrating it) and, with `server.redis_url`, connects
-    /// to Redis for sessions and lockouts; loads or generates the audit and
-    /// secret-sealing keys,
-    /// creates the first administrator on an empty database, and builds the router. Every
+    /// to Redis for sessions and lockouts; loads or generates the audit and secret-sealing
+    /// keys, creates the first administrator on an empty database, and builds the router. Every
     /// time-dependent control reads `clock`.
     ///
     /// # Errors
@@ -278,9 +276,10 @@ impl App {
     }
 
     /// The changes to sessions, roles and the role hierarchy committed to the database by
-    /// anyone (this instance, others, `soc2ctl`): what the in-process caches follow. Live while
-    /// the database's change log is followed (subscribe before each read, see
-    /// [`ChangeFeed`]).
+    /// anyone (this instance, others, `soc2ctl`): what the in-process caches follow (with
+    /// `server.redis_url` the session cache follows the Redis change channel instead, and
+    /// this log carries no session of the server's). Live while the database's change log is
+    /// followed (subscribe before each read, see [`ChangeFeed`]).
     #[must_use]
     pub fn changes(&self) -> &ChangeFeed {
         &self.changes
