@@ -1,8 +1,10 @@
 //! `soc2ctl`: the security team's command line for soc2-rs.
 //!
 //! Every command that opens a database takes `--database-url` or the reference server's
-//! `--config` file (then its database, audit keys and policy directory), so it works on exactly
-//! what the server uses; `--database-url` wins when both are given.
+//! `--config` file (then its database, audit keys and policy directory, and for `user unlock`
+//! and `user revoke-sessions` its Redis sessions and lockouts when it sets
+//! `server.redis_url`), so it works on exactly what the server uses; `--database-url` wins
+//! when both are given.
 //!
 //! Exit codes: 0 success, 1 a check failed (the audit chain does not verify, a policy
 //! directory is invalid, a policy test failed, a segregation-of-duties scan found violations),

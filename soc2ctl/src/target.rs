@@ -14,8 +14,9 @@ pub(crate) struct DatabaseArgs {
     /// `sqlite://path.db` or `postgres://user@host/db`; wins over --config.
     #[arg(long, env = "DATABASE_URL", required_unless_present = "config")]
     database_url: Option<String>,
-    /// The reference server's TOML configuration: use its database, audit keys and policy
-    /// directory (relative paths resolve against the working directory, as for the server).
+    /// The reference server's TOML configuration: use its database, audit keys, policy
+    /// directory and, with `server.redis_url` (or `REDIS_URL`), its Redis sessions and
+    /// lockouts (relative paths resolve against the working directory, as for the server).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
@@ -33,7 +34,11 @@ impl DatabaseArgs {
     /// The URL in force (`--database-url` or `DATABASE_URL`, else the configuration's) and the
     /// configuration.
     pub(crate) fn resolve(&self) -> Result<Target, Failure> {
-        let config = self.config.as_deref().map(load_config).transpose()?;
+        let mut config = self.config.as_deref().map(load_config).transpose()?;
+        if let (Some(config), Ok(url)) = (&mut config, std::env::var("REDIS_URL")) {
+            // As for the server: `REDIS_URL` replaces `server.redis_url`.
+            config.server.redis_url = Some(url);
+        }
         let url = match (&self.database_url, &config) {
             (Some(url), _) => url.clone(),
             (None, Some(config)) => config.database_url().to_owned(),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use reference_server::Config;
+use reference_server::{Config, RedisStores};
 use soc2_auth::{AuthError, HashParams, PasswordAuth, PasswordHasher, Username};
 use soc2_core::{SystemClock, UserId};
 use soc2_session::{SessionError, SessionManager};
@@ -38,8 +38,9 @@ pub(crate) struct UserArgs {
     operator: Operator,
 }
 
-/// An existing account, with the stores of its database and the server's policies (the
-/// defaults without `--config`).
+/// An existing account, with the stores of its database (sessions and lockouts on Redis when
+/// the `--config` names a `server.redis_url`) and the server's policies (the defaults without
+/// `--config`).
 struct Account {
     url: String,
     config: Config,
@@ -123,7 +124,17 @@ impl Account {
     async fn open(args: &UserArgs) -> Result<Self, Failure> {
         let target = args.target.resolve()?;
         let keys = args.keys.load(&target)?;
-        let stores = database::open(&target.url, &keys).await?;
+        let mut stores = database::open(&target.url, &keys).await?;
+        if let Some(config) = &target.config {
+            // The server keeps sessions and lockouts on Redis: act where it reads them.
+            if let Some(redis) = RedisStores::open(config)
+                .await
+                .map_err(|e| Failure::config(e.to_string()))?
+            {
+                stores.sessions = Arc::new(redis.sessions);
+                stores.lockouts = Arc::new(redis.lockouts);
+            }
+        }
         let username = Username::parse(&args.username)
             .map_err(|e| Failure::config(format!("invalid username {:?}: {e}", args.username)))?;
         let record = stores

@@ -12,13 +12,12 @@ use soc2_auth::mfa::{MfaAuth, TotpSettings};
 use soc2_auth::passkey::PasskeyAuth;
 use soc2_auth::password::PasswordChecker;
 use soc2_auth::{CredentialStore, HashParams, PasswordAuth, PasswordHasher, Sealer};
-use soc2_core::{ChangeFeed, Clock, KeyRing, SecretString};
+use soc2_core::{ChangeFeed, ChangeFollower, Clock, KeyRing, SecretString};
 use soc2_rbac::{
     Authorizer, CachedRoleStore, DEFAULT_DEBOUNCE, PolicyStore, PolicyWatcher, RoleManager,
     RoleName, RoleStore,
 };
 use soc2_session::SessionManager;
-use soc2_sqlx::ChangeFollower;
 use soc2_tower::{AllowedOrigins, SessionCookie, SessionLayer, TrustedProxies};
 use tokio::net::TcpListener;
 
@@ -26,6 +25,7 @@ use crate::changes::{ChangeStore, Resources};
 use crate::database::{self, Backend};
 use crate::feed;
 use crate::rbac::HeldRoles;
+use crate::redis_stores::RedisStores;
 use crate::sweeper::{Housekeeping, SweepError, Sweeper, Swept};
 use crate::{Config, ConfigError, StartError, bootstrap, keys, passkeys, routes};
 
@@ -68,6 +68,9 @@ pub struct App {
     changes: ChangeFeed,
     /// Taken and stopped at shutdown.
     follower: Mutex<Option<ChangeFollower>>,
+    /// The follower of the Redis change channel the session cache follows when sessions are
+    /// on Redis; taken and stopped at shutdown.
+    session_follower: Mutex<Option<ChangeFollower>>,
     housekeeping: Housekeeping,
     sweep_interval: Duration,
     generated_admin_password: Option<SecretString>,
@@ -75,9 +78,9 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the database of `config` (migrating it), loads or generates the audit and
-    /// secret-sealing keys,
-    /// creates the first administrator on an empty database, and builds the router. Every
+    /// Opens the database of `config` (migrating it) and, with `server.redis_url`, connects
+    /// to Redis for sessions and lockouts; loads or generates the audit and secret-sealing
+    /// keys, creates the first administrator on an empty database, and builds the router. Every
     /// time-dependent control reads `clock`.
     ///
     /// # Errors
@@ -85,15 +88,36 @@ impl App {
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let url = config.database_url();
         let relying_party = passkeys::relying_party(config)?;
+        let redis = RedisStores::open(config).await?;
         let sqlite_file = match Backend::of(url)? {
             Backend::Sqlite(file) => file,
             Backend::Postgres => None,
         };
         let keys = Arc::new(keys::audit_keys(&config.audit, sqlite_file.as_deref())?);
         let sealer = Sealer::new(keys::sealing_keys(&config.mfa, sqlite_file.as_deref())?);
-        let stores = database::open(url, &keys).await?;
+        let mut stores = database::open(url, &keys, redis.is_none()).await?;
         let follower = feed::follow(&stores.changes, config.server.change_poll_interval).await?;
         let changes = follower.feed().clone();
+        let session_follower = match &redis {
+            Some(redis) => {
+                tracing::info!(
+                    redis = %redis.url_for_logs(),
+                    prefix = %redis.prefix(),
+                    "sessions and lockouts (account and per-IP) on Redis; everything else on the database"
+                );
+                stores.sessions = Arc::new(redis.sessions.clone());
+                stores.lockouts = Arc::new(redis.lockouts.clone());
+                if config.session_cache {
+                    Some(redis.follow().await?)
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
+        let session_changes = session_follower
+            .as_ref()
+            .map_or_else(|| changes.clone(), |follower| follower.feed().clone());
         let audit = AuditLog::start(
             Arc::clone(&stores.audit) as Arc<dyn AuditSink>,
             AuditLogConfig::default(),
@@ -105,7 +129,8 @@ impl App {
             audit.clone(),
         );
         if config.session_cache {
-            sessions = sessions.with_cache_fed_by(&changes, config.session_cache_max_staleness);
+            sessions =
+                sessions.with_cache_fed_by(&session_changes, config.session_cache_max_staleness);
         }
         let auth = PasswordAuth::new(
             Arc::clone(&stores.credentials),
@@ -215,6 +240,7 @@ impl App {
             audit,
             changes,
             follower: Mutex::new(Some(follower)),
+            session_follower: Mutex::new(session_follower),
             housekeeping,
             sweep_interval: config.session_sweep_interval,
             generated_admin_password,
@@ -250,16 +276,17 @@ impl App {
     }
 
     /// The changes to sessions, roles and the role hierarchy committed to the database by
-    /// anyone (this instance, others, `soc2ctl`): what the in-process caches follow. Live while
-    /// the database's change log is followed (subscribe before each read, see
-    /// [`ChangeFeed`]).
+    /// anyone (this instance, others, `soc2ctl`): what the in-process caches follow (with
+    /// `server.redis_url` the session cache follows the Redis change channel instead, and
+    /// this log carries no session of the server's). Live while the database's change log is
+    /// followed (subscribe before each read, see [`ChangeFeed`]).
     #[must_use]
     pub fn changes(&self) -> &ChangeFeed {
         &self.changes
     }
 
-    /// Stops following the change log (the caches stop serving), stops accepting audit events
-    /// and writes every buffered one.
+    /// Stops following the change log and, with sessions on Redis, its change channel (the
+    /// caches stop serving), stops accepting audit events and writes every buffered one.
     ///
     /// # Errors
     /// [`AuditError`] when the store refuses the last events.
@@ -270,6 +297,14 @@ impl App {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(follower) = follower {
+            follower.stop().await;
+        }
+        let session_follower = self
+            .session_follower
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(follower) = session_follower {
             follower.stop().await;
         }
         self.audit.shutdown().await

@@ -15,6 +15,8 @@
 //! watch_policies = false                         # true: reload policy_dir when its files change
 //! change_poll_interval = "250ms"                 # SQLite: how often the change log is read
 //! role_cache = true                              # users' roles served from memory
+//! redis_url = "redis://:password@cache:6379/0"    # sessions and lockouts on Redis; REDIS_URL overrides it
+//! redis_prefix = "soc2:"                          # the Redis key prefix (default soc2-redis's)
 //!
 //! [password]        # PasswordPolicy::from_toml keys
 //! min_age = "none"
@@ -57,6 +59,14 @@
 //! change log cannot be followed the cache is off (every request reads the store).
 //! `cache_max_staleness` bounds how long an entry is served after its store read whatever
 //! the log says.
+//!
+//! With `server.redis_url` (or `REDIS_URL`) set, sessions and lockouts (account and per-IP)
+//! live on Redis under `server.redis_prefix` (soc2-redis's stores), shared by every instance
+//! on that Redis; everything else stays on the SQL database. The session cache then follows
+//! the Redis change channel instead of the database's change log (same bounds while it is
+//! connected; while it is not the cache is off), and `soc2ctl user unlock|revoke-sessions
+//! --config` act on the Redis stores too. An unparsable URL or an unreachable server stops the
+//! start.
 //!
 //! The role cache (`server.role_cache`, on by default) follows the same log with the same
 //! bounds for role grants, revocations, elevations and hierarchy changes, and never serves
@@ -154,6 +164,13 @@ pub struct ServerConfig {
     /// Serve users' roles from memory ([`soc2_rbac::CachedRoleStore`]), following the change
     /// log like the session cache; on by default. False: every decision reads the store.
     pub role_cache: bool,
+    /// `redis://[:password@]host:port[/db]`: sessions and lockouts on this Redis instead of
+    /// the SQL database (`REDIS_URL` replaces it, see [`Config::with_env`]). `None`: on the
+    /// SQL database.
+    pub redis_url: Option<String>,
+    /// The prefix of every Redis key (and of the change channel) when `redis_url` is set;
+    /// default [`DEFAULT_REDIS_PREFIX`].
+    pub redis_prefix: String,
 }
 
 /// The `[mfa]` section.
@@ -231,6 +248,8 @@ struct ServerFile {
     change_poll_interval: Option<Duration>,
     #[serde(default = "yes")]
     role_cache: bool,
+    redis_url: Option<String>,
+    redis_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -311,6 +330,10 @@ pub const DEFAULT_CACHE_MAX_STALENESS: Duration = Duration::from_secs(60);
 /// another process takes effect within a quarter of a second, for one indexed read per poll).
 pub const DEFAULT_CHANGE_POLL_INTERVAL: Duration = soc2_sqlx::sqlite::DEFAULT_POLL_INTERVAL;
 
+/// The default `server.redis_prefix`: soc2-redis's
+/// [`DEFAULT_PREFIX`](soc2_redis::DEFAULT_PREFIX).
+pub const DEFAULT_REDIS_PREFIX: &str = soc2_redis::DEFAULT_PREFIX;
+
 /// The default `server.name`.
 const DEFAULT_NAME: &str = "soc2-rs reference";
 
@@ -339,6 +362,8 @@ impl Default for Config {
                 watch_policies: false,
                 change_poll_interval: DEFAULT_CHANGE_POLL_INTERVAL,
                 role_cache: true,
+                redis_url: None,
+                redis_prefix: DEFAULT_REDIS_PREFIX.to_owned(),
             },
             password: PasswordPolicy::from_preset(preset),
             lockout: LockoutPolicy::from_preset(preset),
@@ -396,6 +421,12 @@ impl Config {
             return Err(ConfigError::Section(
                 "server".into(),
                 "name must not be empty".into(),
+            ));
+        }
+        if server.redis_prefix.as_deref().is_some_and(str::is_empty) {
+            return Err(ConfigError::Section(
+                "server".into(),
+                "redis_prefix must not be empty".into(),
             ));
         }
         let preset = server.preset.unwrap_or(Preset::Soc2Strict);
@@ -456,6 +487,10 @@ impl Config {
                 watch_policies: server.watch_policies,
                 change_poll_interval,
                 role_cache: server.role_cache,
+                redis_url: server.redis_url,
+                redis_prefix: server
+                    .redis_prefix
+                    .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned()),
             },
             password,
             lockout,
@@ -480,12 +515,15 @@ impl Config {
         })
     }
 
-    /// Applies the environment: `DATABASE_URL` replaces `server.database_url`,
-    /// `SOC2_AUDIT_KEYS` supplies the audit keys, `SOC2_SEALING_KEYS` the secret-sealing keys.
+    /// Applies the environment: `DATABASE_URL` replaces `server.database_url`, `REDIS_URL`
+    /// `server.redis_url`, `SOC2_AUDIT_KEYS` supplies the audit keys, `SOC2_SEALING_KEYS` the secret-sealing keys.
     #[must_use]
     pub fn with_env(mut self) -> Self {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             self.server.database_url = Some(url);
+        }
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            self.server.redis_url = Some(url);
         }
         if let Ok(keys) = std::env::var("SOC2_AUDIT_KEYS") {
             self.audit.keys = Some(SecretString::from(keys));
@@ -510,6 +548,13 @@ impl Config {
     #[must_use]
     pub fn database_url_for_logs(&self) -> String {
         redact_password(self.database_url())
+    }
+
+    /// `server.redis_url` with its password, if any, replaced by `***`: the form that may be
+    /// logged; `None` without Redis.
+    #[must_use]
+    pub fn redis_url_for_logs(&self) -> Option<String> {
+        self.server.redis_url.as_deref().map(redact_password)
     }
 }
 
@@ -600,6 +645,8 @@ mod tests {
             ("sqlite://soc2-reference.db", "sqlite://soc2-reference.db"),
             ("sqlite::memory:", "sqlite::memory:"),
             ("postgres://db/x@y", "postgres://db/x@y"),
+            ("redis://:s3cret@cache:6379/2", "redis://:***@cache:6379/2"),
+            ("redis://cache:6379", "redis://cache:6379"),
         ] {
             assert_eq!(redact_password(url), logged, "{url}");
         }
@@ -694,6 +741,50 @@ mod tests {
                     if section == section_name && problem.starts_with(key)),
                 "{text}: {error:?}"
             );
+        }
+    }
+
+    #[test]
+    fn redis_is_off_by_default_with_soc2_redis_prefix() {
+        for config in [Config::default(), Config::from_toml("").unwrap()] {
+            assert_eq!(config.server.redis_url, None);
+            assert_eq!(config.server.redis_prefix, "soc2:");
+            assert_eq!(config.redis_url_for_logs(), None);
+        }
+        assert_eq!(DEFAULT_REDIS_PREFIX, soc2_redis::DEFAULT_PREFIX);
+    }
+
+    #[test]
+    fn redis_keys_parse_and_log_without_the_password() {
+        let config = Config::from_toml(
+            "[server]\nredis_url = \"redis://:hunter2@cache:6379/3\"\nredis_prefix = \"app:soc2:\"",
+        )
+        .unwrap();
+        assert_eq!(
+            config.server.redis_url.as_deref(),
+            Some("redis://:hunter2@cache:6379/3")
+        );
+        assert_eq!(config.server.redis_prefix, "app:soc2:");
+        assert_eq!(
+            config.redis_url_for_logs().as_deref(),
+            Some("redis://:***@cache:6379/3")
+        );
+    }
+
+    #[test]
+    fn bad_redis_keys_are_refused_naming_the_section() {
+        for (text, expected) in [
+            (
+                "[server]\nredis_prefix = \"\"",
+                "[server]: redis_prefix must not be empty",
+            ),
+            (
+                "[server]\nredis_url = 6379",
+                "[server]: invalid type: integer `6379`, expected a string\nin `redis_url`\n",
+            ),
+        ] {
+            let error = Config::from_toml(text).unwrap_err();
+            assert_eq!(error.to_string(), expected, "{text}");
         }
     }
 }

@@ -56,8 +56,14 @@ pub(crate) struct Stores {
     pub(crate) changes: ChangeStore,
 }
 
-/// Connects (creating a SQLite file if missing) and applies the migrations.
-pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError> {
+/// Connects (creating a SQLite file if missing) and applies the migrations. With
+/// `lockouts_on_sql` false (lockouts on Redis) the MFA store does not read the SQL lockout
+/// table (`sharing_lockouts`), which nothing would write.
+pub(crate) async fn open(
+    url: &str,
+    keys: &KeyRing,
+    lockouts_on_sql: bool,
+) -> Result<Stores, StartError> {
     let stores = match Backend::of(url)? {
         Backend::Sqlite(_) => {
             let pool = sqlite::connect(url).await?;
@@ -67,7 +73,11 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 sessions: Arc::new(sqlite::SqliteSessionStore::new(pool.clone())),
                 credentials: Arc::new(sqlite::SqliteCredentialStore::new(pool.clone())),
                 lockouts: Arc::new(sqlite::SqliteLockoutStore::new(pool.clone())),
-                mfa: Arc::new(sqlite::SqliteMfaStore::new(pool.clone()).sharing_lockouts()),
+                mfa: if lockouts_on_sql {
+                    Arc::new(sqlite::SqliteMfaStore::new(pool.clone()).sharing_lockouts())
+                } else {
+                    Arc::new(sqlite::SqliteMfaStore::new(pool.clone()))
+                },
                 passkeys: Arc::new(sqlite::SqlitePasskeyStore::new(pool.clone())),
                 roles: Arc::new(sqlite::SqliteRoleStore::new(pool.clone())),
                 changes: ChangeStore::Sqlite(pool),
@@ -81,7 +91,11 @@ pub(crate) async fn open(url: &str, keys: &KeyRing) -> Result<Stores, StartError
                 sessions: Arc::new(postgres::PgSessionStore::new(pool.clone())),
                 credentials: Arc::new(postgres::PgCredentialStore::new(pool.clone())),
                 lockouts: Arc::new(postgres::PgLockoutStore::new(pool.clone())),
-                mfa: Arc::new(postgres::PgMfaStore::new(pool.clone()).sharing_lockouts()),
+                mfa: if lockouts_on_sql {
+                    Arc::new(postgres::PgMfaStore::new(pool.clone()).sharing_lockouts())
+                } else {
+                    Arc::new(postgres::PgMfaStore::new(pool.clone()))
+                },
                 passkeys: Arc::new(postgres::PgPasskeyStore::new(pool.clone())),
                 roles: Arc::new(postgres::PgRoleStore::new(pool.clone())),
                 changes: ChangeStore::Postgres(pool),

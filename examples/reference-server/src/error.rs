@@ -52,6 +52,26 @@ pub enum StartError {
     /// The database URL names no supported backend.
     #[error("unsupported database URL: use sqlite://path.db or postgres://user@host/db")]
     DatabaseUrl,
+    /// `server.redis_url` (or `REDIS_URL`) is not a Redis URL; the message carries the URL
+    /// without its password.
+    #[error(
+        "server.redis_url: {url} is not a Redis URL (redis://[:password@]host:port[/db]): {reason}"
+    )]
+    RedisUrl {
+        /// The URL, its password replaced by `***`.
+        url: String,
+        /// Why the Redis client refused it.
+        reason: String,
+    },
+    /// The Redis server of `server.redis_url` cannot be reached, or its change channel cannot
+    /// be followed.
+    #[error("redis ({url}): {source}")]
+    Redis {
+        /// The URL, its password replaced by `***`.
+        url: String,
+        /// Why.
+        source: StoreError,
+    },
     /// The database cannot be opened or migrated.
     #[error("database: {0}")]
     Database(#[from] StoreError),

@@ -38,7 +38,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address = listener.local_addr()?;
     // One stable line for scripts and tests (with port 0 the system picks the port).
     println!("listening on {address}");
-    tracing::info!(%address, database = %config.database_url_for_logs(), "listening");
+    match config.redis_url_for_logs() {
+        Some(redis) => tracing::info!(
+            %address,
+            database = %config.database_url_for_logs(),
+            %redis,
+            "listening; sessions and lockouts on Redis"
+        ),
+        None => tracing::info!(%address, database = %config.database_url_for_logs(), "listening"),
+    }
     serve(listener, &app, shutdown_signal()).await?;
     tracing::info!("stopped; audit log flushed");
     Ok(())

@@ -26,13 +26,14 @@ use soc2_testkit::postgres::TestSchema;
 pub const KEYS: &str = "ctl-1=AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
 
 /// Runs soc2ctl with `args` and `env`, without the caller's `DATABASE_URL`,
-/// `SOC2_AUDIT_KEYS` or `SOC2_OPERATOR`.
+/// `SOC2_AUDIT_KEYS`, `SOC2_OPERATOR` or `REDIS_URL`.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_soc2ctl"))
         .args(args)
         .env_remove("DATABASE_URL")
         .env_remove("SOC2_AUDIT_KEYS")
         .env_remove("SOC2_OPERATOR")
+        .env_remove("REDIS_URL")
         .envs(env.iter().copied())
         .output()
         .unwrap()
