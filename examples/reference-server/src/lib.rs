@@ -14,7 +14,7 @@
 mod app;
 mod bootstrap;
 mod changes;
-mod config;
+pub mod config;
 mod database;
 mod error;
 mod feed;
