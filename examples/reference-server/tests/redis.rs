@@ -314,35 +314,20 @@ async fn a_revocation_through_another_manager_ends_a_cached_session() {
         .await
         .unwrap();
     assert_eq!(revoked, 1);
-    loop {
-        let reply = server.server.get("/api/me", Some(&peggy)).await;
-        if reply.status == StatusCode::UNAUTHORIZED {
-            assert_eq!(reply.json(), json!({"error": "unauthenticated"}));
-            break;
-        }
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        assert!(
-            revoked_at.elapsed() < REVOCATION_DEADLINE,
-            "the server still serves a session revoked through another manager"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let refused = server
+        .server
+        .get_until(
+            "/api/me",
+            &peggy,
+            StatusCode::UNAUTHORIZED,
+            REVOCATION_DEADLINE,
+        )
+        .await;
+    assert_eq!(refused.json(), json!({"error": "unauthenticated"}));
     eprintln!("refused {:?} after the revocation", revoked_at.elapsed());
 
     // What ended it: the session's change on the prefix's channel.
-    let digest = *SessionToken::parse(peggy.token().as_bytes())
-        .unwrap()
-        .digest()
-        .as_bytes();
-    loop {
-        let change = tokio::time::timeout(REVOCATION_DEADLINE, changes.next())
-            .await
-            .unwrap()
-            .unwrap();
-        if change == soc2_core::Change::Session(digest) {
-            break;
-        }
-    }
+    common::await_session_change(&mut changes, &peggy, REVOCATION_DEADLINE).await;
     watcher.stop().await;
     server.finish().await;
 }

@@ -532,7 +532,7 @@ async fn a_revocation_by_another_process_ends_a_cached_session_within_a_poll_int
     use std::time::Instant;
 
     use soc2_audit::{AuditLog, AuditLogConfig, MemoryAuditStore};
-    use soc2_core::{Change, KeyId, KeyRing, Preset, RequestContext, SystemClock, UserId};
+    use soc2_core::{KeyId, KeyRing, Preset, RequestContext, SystemClock, UserId};
     use soc2_session::{SessionManager, SessionPolicy, SessionToken};
     use soc2_sqlx::sqlite;
 
@@ -627,36 +627,19 @@ async fn a_revocation_by_another_process_ends_a_cached_session_within_a_poll_int
         .unwrap();
     assert_eq!(revoked, 1);
 
-    let deadline = POLL + Duration::from_secs(5);
-    loop {
-        let reply = server.get("/api/me", Some(&peggy)).await;
-        if reply.status == StatusCode::UNAUTHORIZED {
-            assert_eq!(reply.json(), json!({"error": "unauthenticated"}));
-            break;
-        }
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        assert!(
-            revoked_at.elapsed() < deadline,
-            "the server still serves a session revoked by another process"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let refused = server
+        .get_until(
+            "/api/me",
+            &peggy,
+            StatusCode::UNAUTHORIZED,
+            POLL + Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(refused.json(), json!({"error": "unauthenticated"}));
     eprintln!("refused {:?} after the revocation", revoked_at.elapsed());
 
     // What ended it: the change log's entry for the session, through the server's feed.
-    let digest = *SessionToken::parse(peggy.token().as_bytes())
-        .unwrap()
-        .digest()
-        .as_bytes();
-    loop {
-        let change = tokio::time::timeout(Duration::from_secs(5), changes.next())
-            .await
-            .unwrap()
-            .unwrap();
-        if change == Change::Session(digest) {
-            break;
-        }
-    }
+    common::await_session_change(&mut changes, &peggy, Duration::from_secs(5)).await;
     pool.close().await;
 }
 
@@ -698,29 +681,15 @@ async fn a_role_changed_by_another_process_applies_within_a_poll_interval() {
         .await
         .unwrap();
     let granted_at = Instant::now();
-    until_answered(&server, verify, &quinn, StatusCode::OK, POLL).await;
+    let deadline = POLL + Duration::from_secs(5);
+    server
+        .get_until(verify, &quinn, StatusCode::OK, deadline)
+        .await;
     eprintln!("grant seen {:?} after it", granted_at.elapsed());
 
     assert!(store.revoke(user, &auditor).await.unwrap());
-    until_answered(&server, verify, &quinn, StatusCode::FORBIDDEN, POLL).await;
+    server
+        .get_until(verify, &quinn, StatusCode::FORBIDDEN, deadline)
+        .await;
     pool.close().await;
-}
-
-/// Sends `GET path` with `session` (every 2 ms) until the answer is `wanted`; fails after one
-/// `poll` interval and a 5 s allowance.
-async fn until_answered(
-    server: &TestServer,
-    path: &str,
-    session: &Browser,
-    wanted: StatusCode,
-    poll: Duration,
-) {
-    let started = std::time::Instant::now();
-    while server.get(path, Some(session)).await.status != wanted {
-        assert!(
-            started.elapsed() < poll + Duration::from_secs(5),
-            "{path} never answered {wanted}: the change by another process did not arrive"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
 }

@@ -21,9 +21,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{ADMIN_PASSWORD, Browser, Http, Reply, STRONG, postgres_settings};
+use common::{ADMIN_PASSWORD, Browser, Http, STRONG, postgres_settings};
 use hyper::{Method, StatusCode};
 use serde_json::json;
 use soc2_testkit::postgres::TestSchema;
@@ -188,50 +188,39 @@ async fn the_cache_serves_what_it_holds(a: &Http, b: &Http, schema: &TestSchema)
     );
 }
 
-/// Requests `session` on `at` (every 2 ms) until it is refused as unauthenticated; fails
-/// after [`REVOCATION_DEADLINE`].
+/// Requests `session` on `at` until it is refused as unauthenticated; fails after
+/// [`REVOCATION_DEADLINE`].
 async fn until_refused(at: &Http, session: &Browser) {
-    let reply = until_status(at, "/api/me", session, StatusCode::UNAUTHORIZED).await;
+    let reply = at
+        .get_until(
+            "/api/me",
+            session,
+            StatusCode::UNAUTHORIZED,
+            REVOCATION_DEADLINE,
+        )
+        .await;
     assert_eq!(reply.json(), json!({"error": "unauthenticated"}));
-}
-
-/// Sends `GET path` with `session` to `at` (every 2 ms) until the answer is `wanted`, the
-/// answer before it staying the one of the first request; fails after [`REVOCATION_DEADLINE`]:
-/// a change through the other instance has not reached this one's caches.
-async fn until_status(at: &Http, path: &str, session: &Browser, wanted: StatusCode) -> Reply {
-    let started = Instant::now();
-    let before = at.get(path, Some(session)).await.status;
-    loop {
-        let reply = at.get(path, Some(session)).await;
-        if reply.status == wanted {
-            eprintln!("{path} answered {wanted} after {:?}", started.elapsed());
-            return reply;
-        }
-        assert_eq!(reply.status, before, "{}", reply.text());
-        assert!(
-            started.elapsed() < REVOCATION_DEADLINE,
-            "{path} still answers {before}: a change through the other instance did not arrive"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
 }
 
 /// A role granted through B lets the user do on A what it allows once the change arrives (A
 /// cached the user's roles by deciding twice before), and its revocation through B ends that.
 async fn role_changes_across(a: &Http, b: &Http) {
+    const VERIFY: &str = "/api/admin/audit/verify";
     let quinn = a.sign_up("quinn").await;
     for _ in 0..2 {
-        let refused = a.get("/api/admin/audit/verify", Some(&quinn)).await;
+        let refused = a.get(VERIFY, Some(&quinn)).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
     }
     let admin = b.login("admin", ADMIN_PASSWORD).await;
     let path = "/api/admin/users/quinn/roles/auditor";
     let granted = b.unsafe_request(Method::PUT, path, None, &admin).await;
     assert_eq!(granted.status, StatusCode::NO_CONTENT, "{}", granted.text());
-    until_status(a, "/api/admin/audit/verify", &quinn, StatusCode::OK).await;
+    a.get_until(VERIFY, &quinn, StatusCode::OK, REVOCATION_DEADLINE)
+        .await;
     let revoked = b.unsafe_request(Method::DELETE, path, None, &admin).await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text());
-    until_status(a, "/api/admin/audit/verify", &quinn, StatusCode::FORBIDDEN).await;
+    a.get_until(VERIFY, &quinn, StatusCode::FORBIDDEN, REVOCATION_DEADLINE)
+        .await;
 }
 
 /// Sessions made on A work on B and sit in A's cache (two requests each on A); ending one by

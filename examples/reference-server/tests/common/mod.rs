@@ -15,6 +15,7 @@ pub mod rbac;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -199,6 +200,33 @@ impl Http {
     pub async fn get(&self, path: &str, session: Option<&Browser>) -> Reply {
         let headers = session.map(Browser::cookie_only).unwrap_or_default();
         self.send(Method::GET, path, None, &as_refs(&headers)).await
+    }
+
+    /// Sends `GET path` as `session` (every 2 ms) until the answer is `wanted`, every answer
+    /// before it being the first one's; fails after `deadline`: a change made elsewhere (another
+    /// instance, another process) has not reached this server's caches.
+    pub async fn get_until(
+        &self,
+        path: &str,
+        session: &Browser,
+        wanted: StatusCode,
+        deadline: Duration,
+    ) -> Reply {
+        let started = Instant::now();
+        let before = self.get(path, Some(session)).await.status;
+        loop {
+            let reply = self.get(path, Some(session)).await;
+            if reply.status == wanted {
+                eprintln!("{path} answered {wanted} after {:?}", started.elapsed());
+                return reply;
+            }
+            assert_eq!(reply.status, before, "{}", reply.text());
+            assert!(
+                started.elapsed() < deadline,
+                "{path} still answers {before}: a change made elsewhere did not arrive"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// An unsafe request as `session` with cookie, origin and CSRF token.
@@ -451,4 +479,26 @@ fn test_audit_keys() -> String {
         "pg-test={}",
         soc2_core::KeyRing::encode_key(&[7; soc2_core::KEY_LEN])
     )
+}
+
+/// Waits on `changes` until the change that ended the session of `browser` comes by, skipping
+/// others; fails when none comes within `deadline` or the feed ends.
+pub async fn await_session_change(
+    changes: &mut soc2_core::ChangeSubscription,
+    browser: &Browser,
+    deadline: Duration,
+) {
+    let digest = *soc2_session::SessionToken::parse(browser.token().as_bytes())
+        .unwrap()
+        .digest()
+        .as_bytes();
+    loop {
+        let change = tokio::time::timeout(deadline, changes.next())
+            .await
+            .unwrap()
+            .unwrap();
+        if change == soc2_core::Change::Session(digest) {
+            return;
+        }
+    }
 }
