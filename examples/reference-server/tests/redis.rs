@@ -56,31 +56,6 @@ impl RedisServer {
         soc2_redis::connect(self.prefix.url()).await.unwrap()
     }
 
-    /// Every key under the test's prefix, sorted.
-    async fn keys(&self) -> Vec<String> {
-        let mut conn = self.redis().await;
-        let mut keys = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{}*", self.prefix.prefix()))
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            keys.extend(page);
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
-        keys.sort();
-        keys
-    }
-
     /// The rows of a table in the server's SQLite file.
     async fn rows(&self, table: &str) -> i64 {
         let pool = soc2_sqlx::sqlite::connect_existing(&self.server.database_url)
@@ -121,16 +96,8 @@ impl RedisServer {
     async fn finish(self) {
         self.assert_nothing_on_sql().await;
         self.server.app.shutdown().await.unwrap();
-        let keys = self.keys().await;
-        if !keys.is_empty() {
-            let mut conn = self.redis().await;
-            let _: () = redis::cmd("DEL")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-        }
-        assert_eq!(self.keys().await, Vec::<String>::new());
+        self.prefix.delete_all().await;
+        assert_eq!(self.prefix.keys().await, Vec::<String>::new());
     }
 }
 
@@ -156,7 +123,7 @@ macro_rules! flow_on_redis {
                     return;
                 };
                 $module::$flow(&server.server).await;
-                assert!(!server.keys().await.is_empty(), "nothing reached Redis");
+                assert!(!server.prefix.keys().await.is_empty(), "nothing reached Redis");
                 server.finish().await;
             }
         )*

@@ -1,4 +1,4 @@
-//! A private Redis key prefix per test.
+//! A private Redis key prefix per test, and its keys.
 //!
 //! Tests read `SOC2_TEST_REDIS_URL`. Without it they print a notice and skip, unless
 //! `SOC2_TEST_REDIS_REQUIRED=1` (CI), where a missing server fails the test (as does an
@@ -55,6 +55,61 @@ impl TestPrefix {
     #[must_use]
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// Every key under the prefix, sorted.
+    ///
+    /// # Panics
+    /// When the server cannot be reached.
+    #[allow(clippy::expect_used)]
+    pub async fn keys(&self) -> Vec<String> {
+        let mut conn = self.connect().await;
+        let mut keys = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}*", self.prefix))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .expect("SCAN the test prefix");
+            keys.extend(page);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        keys.sort();
+        keys
+    }
+
+    /// Deletes every key under the prefix.
+    ///
+    /// # Panics
+    /// When the server cannot be reached.
+    #[allow(clippy::expect_used)]
+    pub async fn delete_all(&self) {
+        let keys = self.keys().await;
+        if !keys.is_empty() {
+            let mut conn = self.connect().await;
+            redis::cmd("DEL")
+                .arg(keys)
+                .exec_async(&mut conn)
+                .await
+                .expect("DEL the test prefix's keys");
+        }
+    }
+
+    #[allow(clippy::expect_used)]
+    async fn connect(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url.as_str())
+            .expect("a Redis URL")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to the test Redis")
     }
 }
 

@@ -53,42 +53,14 @@ impl RedisBackend {
         RedisLockoutStore::new(self.connect().await).with_prefix(self.test.prefix())
     }
 
-    /// Every key under the test's prefix.
+    /// Every key under the test's prefix, sorted.
     pub async fn keys(&self) -> Vec<String> {
-        let mut conn = self.connect().await;
-        let mut keys = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{}*", self.test.prefix()))
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            keys.extend(page);
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
-        keys.sort();
-        keys
+        self.test.keys().await
     }
 
     /// Deletes every key under the test's prefix.
     pub async fn delete_all(&self) {
-        let keys = self.keys().await;
-        if !keys.is_empty() {
-            let mut conn = self.connect().await;
-            redis::cmd("DEL")
-                .arg(keys)
-                .exec_async(&mut conn)
-                .await
-                .unwrap();
-        }
+        self.test.delete_all().await;
     }
 }
 
