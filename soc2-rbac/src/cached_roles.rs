@@ -1,12 +1,11 @@
 //! `CachedRoleStore`: users' roles served from memory, dropped when the store's change feed
 //! says they changed.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use soc2_core::{Change, ChangeFeed, ChangeSubscription, ElevationId, StoreError, UserId};
+use soc2_core::{Change, ChangeFeed, ElevationId, FedCache, Invalidation, StoreError, UserId};
 use time::OffsetDateTime;
 
 use crate::{
@@ -23,7 +22,7 @@ pub const ROLE_CACHE_CAPACITY: usize = 100_000;
 pub const DEFAULT_ROLE_CACHE_STALENESS: Duration = Duration::from_secs(60);
 
 /// One user's roles as read at `read_at`, valid until the first of their elevations expires.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Entry {
     roles: UserRoles,
     read_at: OffsetDateTime,
@@ -38,40 +37,12 @@ impl Entry {
     }
 }
 
-#[derive(Debug)]
-struct State {
-    subscription: ChangeSubscription,
-    entries: HashMap<UserId, Entry>,
-    /// Bumped for every change applied: a read that started before a change may not be kept.
-    generation: u64,
-}
-
-impl State {
-    /// Applies the feed's changes; false when nothing may be served.
-    fn catch_up(&mut self) -> bool {
-        let Self {
-            subscription,
-            entries,
-            generation,
-        } = self;
-        let live = subscription.catch_up(|change| match change {
-            Change::UserRoles(user) => {
-                *generation += 1;
-                entries.remove(&user);
-            }
-            Change::RoleHierarchy | Change::Resync => {
-                *generation += 1;
-                entries.clear();
-            }
-            // Session changes say nothing about roles.
-            _ => {}
-        });
-        if !live {
-            // What was read before may be stale by the time the feed is back.
-            *generation += 1;
-            entries.clear();
-        }
-        live
+/// What a change means to users' roles: session changes say nothing about them.
+fn invalidation(change: Change) -> Invalidation<UserId> {
+    match change {
+        Change::UserRoles(user) => Invalidation::Entry(user),
+        Change::RoleHierarchy | Change::Resync => Invalidation::All,
+        _ => Invalidation::Nothing,
     }
 }
 
@@ -89,7 +60,7 @@ impl State {
 pub struct CachedRoleStore {
     inner: Arc<dyn RoleStore>,
     max_staleness: Duration,
-    state: Mutex<State>,
+    entries: FedCache<UserId, Entry>,
 }
 
 impl CachedRoleStore {
@@ -100,11 +71,7 @@ impl CachedRoleStore {
         Self {
             inner,
             max_staleness: DEFAULT_ROLE_CACHE_STALENESS,
-            state: Mutex::new(State {
-                subscription: feed.subscribe(),
-                entries: HashMap::new(),
-                generation: 0,
-            }),
+            entries: FedCache::new(Some(feed), ROLE_CACHE_CAPACITY, invalidation),
         }
     }
 
@@ -118,23 +85,13 @@ impl CachedRoleStore {
     /// Users whose roles are cached now (after applying the feed).
     #[must_use]
     pub fn cached_users(&self) -> usize {
-        let mut state = self.lock();
-        state.catch_up();
-        state.entries.len()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.entries.len()
     }
 
     fn forget(&self, user: Option<UserId>) {
-        let mut state = self.lock();
-        state.generation += 1;
         match user {
-            Some(user) => {
-                state.entries.remove(&user);
-            }
-            None => state.entries.clear(),
+            Some(user) => self.entries.remove(&user),
+            None => self.entries.clear(),
         }
     }
 
@@ -162,31 +119,19 @@ impl CachedRoleStore {
 #[async_trait]
 impl RoleStore for CachedRoleStore {
     async fn user_roles(&self, user: UserId, at: OffsetDateTime) -> Result<UserRoles, StoreError> {
-        let generation = {
-            let mut state = self.lock();
-            if state.catch_up()
-                && let Some(entry) = state
-                    .entries
-                    .get(&user)
-                    .filter(|entry| entry.serves(at, self.max_staleness))
-            {
-                return Ok(entry.roles.clone());
-            }
-            state.generation
-        };
-        let (roles, valid_until) = self.read(user, at).await?;
-        let mut state = self.lock();
-        if state.catch_up() && state.generation == generation {
-            if state.entries.len() >= ROLE_CACHE_CAPACITY {
-                state.entries.clear();
-            }
-            let entry = Entry {
-                roles: roles.clone(),
-                read_at: at,
-                valid_until,
-            };
-            state.entries.insert(user, entry);
+        let (cached, ticket) = self
+            .entries
+            .get(&user, |entry| entry.serves(at, self.max_staleness));
+        if let Some(entry) = cached {
+            return Ok(entry.roles);
         }
+        let (roles, valid_until) = self.read(user, at).await?;
+        let entry = Entry {
+            roles: roles.clone(),
+            read_at: at,
+            valid_until,
+        };
+        self.entries.put(user, entry, ticket);
         Ok(roles)
     }
 
